@@ -1,0 +1,171 @@
+"""``stabgraph``: the old script's flags over the same functions the app calls."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import StabgraphError
+from .model import RunSet, length_label, model_display_name
+from .simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED, simulate
+from .summary import DEFAULT_BASELINE, DEFAULT_CANDIDATE, run_key, summarize, write_summary
+
+FORMATS = ("pdf", "svg", "png", "eps", "html", "all")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate so tests and docs can inspect it)."""
+    p = argparse.ArgumentParser(
+        prog="stabgraph",
+        description=(
+            "Load (or simulate) long-context training runs, find where each diverges, "
+            "print a summary and export a publication figure."
+        ),
+    )
+    p.add_argument("--version", action="version", version=f"stabgraph {__version__}")
+    src = p.add_argument_group("input")
+    src.add_argument(
+        "--results_dir",
+        default="results/long_context",
+        help="folder of training logs to load (default: %(default)s)",
+    )
+    src.add_argument("--simulate", action="store_true", help="use simulated runs instead of logs")
+    src.add_argument(
+        "--sequence_lengths",
+        type=int,
+        nargs="+",
+        metavar="N",
+        default=None,
+        help="sequence lengths to simulate or show (default: 8192 32768 131072 524288 1048576 "
+        "when simulating, every length found when loading)",
+    )
+    src.add_argument(
+        "--num_steps",
+        type=int,
+        default=DEFAULT_NUM_STEPS,
+        help="training steps per simulated run (default: %(default)s)",
+    )
+    src.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="simulation seed (default: %(default)s)"
+    )
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "--output",
+        default="results/stability_graph",
+        help="output path without extension (default: %(default)s)",
+    )
+    out.add_argument(
+        "--dpi", type=int, default=300, help="resolution of the PNG (default: %(default)s)"
+    )
+    out.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="pdf",
+        help="figure format; {output}.png is always written too (default: %(default)s)",
+    )
+    out.add_argument(
+        "--save_summary", action="store_true", help="also write summary statistics to {output}.json"
+    )
+    cmp_ = p.add_argument_group("comparison")
+    cmp_.add_argument(
+        "--baseline",
+        default=DEFAULT_BASELINE,
+        help="model compared against in the summary (default: %(default)s)",
+    )
+    cmp_.add_argument(
+        "--candidate",
+        default=DEFAULT_CANDIDATE,
+        help="model compared in the summary (default: %(default)s)",
+    )
+    return p
+
+
+def _load(args: argparse.Namespace) -> RunSet:
+    if args.simulate:
+        lengths = args.sequence_lengths or DEFAULT_LENGTHS
+        return simulate(lengths, args.num_steps, args.seed)
+    from .loaders import load_results
+
+    root = Path(args.results_dir)
+    if not root.exists():
+        raise StabgraphError(
+            f"results folder not found: {root} (use --simulate to try stabgraph on simulated runs)"
+        )
+    result = load_results(root)
+    for err in result.errors:
+        print(f"warning: {err}", file=sys.stderr)
+    runs = result.runs
+    if args.sequence_lengths:
+        runs = runs.select(lengths=args.sequence_lengths)
+    if len(runs) == 0:
+        raise StabgraphError(
+            f"no runs found in {root} (see the README for the file layouts; "
+            "use --simulate to try stabgraph on simulated runs)"
+        )
+    return runs
+
+
+def format_table(summary: dict, baseline: str, candidate: str) -> str:
+    """The summary table printed to the terminal."""
+    rule = "=" * 78
+    lines = [rule, "STABILITY SUMMARY", rule]
+    lines.append(
+        f"{'Model':<12}{'Length':>8}{'Final':>12}{'Min':>12}{'NaN':>6}{'Inf':>6}  Diverged"
+    )
+    for model, entries in summary.items():
+        if model == "comparison":
+            continue
+        for key, e in entries.items():
+            length = key.split(" ", 1)
+            label = length_label(int(length[0])) if length[0].isdigit() else length[0]
+            if len(length) > 1:
+                label = f"{label} {length[1]}"
+            div = f"yes (step {e['divergence_step']})" if e["diverged"] else "no"
+            lines.append(
+                f"{model_display_name(model):<12}{label:>8}{e['final_loss']:>12.4g}"
+                f"{e['min_loss']:>12.4g}{e['num_nan']:>6}{e['num_inf']:>6}  {div}"
+            )
+    if summary.get("comparison"):
+        lines += [
+            rule,
+            f"{model_display_name(candidate)} vs {model_display_name(baseline)} "
+            "(improvement = baseline final - candidate final)",
+            rule,
+        ]
+        for key, c in summary["comparison"].items():
+            pct = c["improvement_pct"]
+            pct_text = f"{pct:+.1f}%" if pct is not None else "n/a"
+            lines.append(
+                f"{length_label(int(key)) if key.isdigit() else key:>8}  "
+                f"{c[f'{candidate}_final']:>12.4g} vs {c[f'{baseline}_final']:>12.4g}  "
+                f"improvement {c['improvement']:>+12.4g} ({pct_text})"
+            )
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 a user-facing error, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    try:
+        runs = _load(args)
+        summary = summarize(runs, baseline=args.baseline, candidate=args.candidate)
+        print(format_table(summary, args.baseline, args.candidate))
+        if args.save_summary:
+            path = write_summary(summary, f"{args.output}.json")
+            print(f"summary written to {path}")
+    except StabgraphError as err:
+        print(f"stabgraph: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+__all__ = ["build_parser", "format_table", "main", "main_entry"]
+
+
+def main_entry() -> None:
+    """Console-script entry point for ``stabgraph``."""
+    sys.exit(main())

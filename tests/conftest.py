@@ -1,0 +1,29 @@
+"""Shared fixtures: where the read-only real logs live, and skipping when they are absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("STABGRAPH_SHARED", ROOT.parent / "shared"))
+REAL = SHARED / "data" / "real"
+REFERENCE = SHARED / "reference"
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """``../shared/data/real`` (read in place, never copied); skips when it is absent."""
+    if not REAL.is_dir():
+        pytest.skip(f"real logs not found at {REAL} (set STABGRAPH_SHARED)")
+    return REAL
+
+
+@pytest.fixture
+def reference_dir() -> Path:
+    """``../shared/reference``; skips when it is absent."""
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference files not found at {REFERENCE} (set STABGRAPH_SHARED)")
+    return REFERENCE
