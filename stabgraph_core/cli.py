@@ -87,13 +87,13 @@ def _load(args: argparse.Namespace) -> RunSet:
     if args.simulate:
         lengths = args.sequence_lengths or DEFAULT_LENGTHS
         return simulate(lengths, args.num_steps, args.seed)
-    from .loaders import load_results
-
     root = Path(args.results_dir)
     if not root.exists():
         raise StabgraphError(
             f"results folder not found: {root} (use --simulate to try stabgraph on simulated runs)"
         )
+    from .loaders import load_results
+
     result = load_results(root)
     for err in result.errors:
         print(f"warning: {err}", file=sys.stderr)

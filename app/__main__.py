@@ -1,0 +1,24 @@
+"""``python -m app``: the development server (use gunicorn ``app:server`` in production)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Serve the stabgraph app.")
+    parser.add_argument("--results_root", help="folder whose sub-folders hold runs")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8050")))
+    parser.add_argument("--debug", action="store_true", help="Dash dev tools and reloading")
+    args = parser.parse_args()
+    if args.results_root:
+        os.environ["STABGRAPH_RESULTS_ROOT"] = args.results_root
+    from . import app  # settings are read at import, after the flags are applied
+
+    app.run(host=args.host, port=args.port, debug=args.debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Server configuration, read once from documented environment variables.
+
+STABGRAPH_RESULTS_ROOT  folder whose sub-folders hold runs (default ./results)
+STABGRAPH_REDIS_URL     Redis for background exports via Celery (default: none, embedded diskcache)
+STABGRAPH_CACHE_DIR     where the embedded background-callback and run caches live
+HOST / PORT             where ``python -m app`` listens (default 127.0.0.1:8050)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    results_root: Path
+    redis_url: str | None
+    cache_dir: Path
+    host: str
+    port: int
+
+
+def load_settings() -> Settings:
+    """Settings from the environment (see the module docstring)."""
+    return Settings(
+        results_root=Path(os.environ.get("STABGRAPH_RESULTS_ROOT", "results")).resolve(),
+        redis_url=os.environ.get("STABGRAPH_REDIS_URL") or None,
+        cache_dir=Path(
+            os.environ.get("STABGRAPH_CACHE_DIR", Path(tempfile.gettempdir()) / "stabgraph-cache")
+        ),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8050")),
+    )

@@ -1,0 +1,75 @@
+"""The command line: exit codes, messages, the summary file, --help."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from stabgraph_core.cli import build_parser, main
+
+
+def test_simulate_save_summary_matches_golden(tmp_path, reference_dir, capsys):
+    out = tmp_path / "figs" / "graph"
+    assert main(["--simulate", "--save_summary", "--format", "html", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for label in ("8k", "32k", "128k", "512k", "1M"):
+        assert f" {label} " in printed
+    assert "yes (step 600)" in printed
+    ours = json.loads((tmp_path / "figs" / "graph.json").read_text())
+    golden = json.loads((reference_dir / "reference_summary_seed42_n1000.json").read_text())
+    for key, fields in golden["mamba"].items():
+        for name, expected in fields.items():
+            got = ours["mamba"][key][name]
+            assert math.isclose(got, expected, rel_tol=1e-12) if isinstance(
+                expected, float
+            ) else got == expected
+
+
+def test_missing_results_dir_is_one_line_and_suggests_simulate(tmp_path, capsys):
+    code = main(["--results_dir", str(tmp_path / "nope"), "--output", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err.count("\n") == 0 and "not found" in err and "--simulate" in err
+
+
+def test_empty_results_dir_exits_nonzero(tmp_path, capsys):
+    (tmp_path / "runs").mkdir()
+    code = main(["--results_dir", str(tmp_path / "runs"), "--output", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 1 and "no runs found" in err and "--simulate" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--simulate", "--num_steps", "0"], "--num_steps must be positive"),
+        (["--simulate", "--sequence_lengths", "8192", "-4"], "sequence lengths must be positive"),
+    ],
+)
+def test_bad_simulation_arguments(argv, message, tmp_path, capsys):
+    assert main([*argv, "--output", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_help_lists_every_reference_flag():
+    text = build_parser().format_help()
+    for flag in (
+        "--results_dir", "--simulate", "--sequence_lengths", "--num_steps", "--output",
+        "--dpi", "--format", "--save_summary", "--seed", "--baseline", "--candidate",
+    ):
+        assert flag in text
+
+
+def test_module_entry_point_runs(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "stabgraph_core", "--results_dir", str(tmp_path / "missing")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 1 and proc.stderr.startswith("stabgraph: error:")
