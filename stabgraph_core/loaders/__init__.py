@@ -1,0 +1,315 @@
+"""Loading training runs from a results folder: ``load_results(path)`` over one module per format.
+
+Formats (one module each, each with ``read(path) -> list[Run]``):
+
+========================  ===================================================================
+``reference_json``        ``{model}_seq{N}.json``: ``{seq_len, steps, loss, diverged, ...}``
+``long_context``          ``train_long_context.py`` output with ``metrics_history``
+``tensorboard``           ``events.out.tfevents.*`` (scalar tag by option)
+``tb_export``             TensorBoard UI downloads: CSV ``Wall time,Step,Value`` / JSON rows
+``wandb_csv``             W&B chart CSV export, several runs per file
+``hf_trainer``            Hugging Face ``trainer_state.json``
+``jsonl``                 one JSON record per line (LLaMA-Factory and the like)
+``lightning_csv``         PyTorch Lightning ``metrics.csv`` or any ``step,loss`` CSV
+``console``               console logs: nanoGPT, llm.c, modded-nanogpt, Megatron, or a regex
+``resnet_bk``             ResNet-BK training logs (three JSON shapes)
+========================  ===================================================================
+
+Which run is which is decided in ``_identity`` (record fields, then ``runs.toml``, then names);
+sorting, duplicate steps and appended runs in ``_clean``. Every file that cannot be read
+becomes one ``LoadError`` in ``LoadResult.errors``; the others still load. Nothing is ever
+written into the results folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..errors import InvalidArgumentError, LoadError, NotFoundError
+from ..model import Run, RunSet
+from . import _csv as csv_io
+from . import (
+    console,
+    hf_trainer,
+    jsonl,
+    lightning_csv,
+    long_context,
+    reference_json,
+    resnet_bk,
+    tb_export,
+    tensorboard,
+    wandb_csv,
+)
+from ._cache import cache_size, cached_read, clear_cache
+from ._identity import MANIFEST_NAME, Manifest, apply_identity, read_manifest
+from ._jsonio import decode_text, loads, read_bytes
+
+#: Every reader module, by format name.
+READERS = {
+    "reference_json": reference_json,
+    "long_context": long_context,
+    "tensorboard": tensorboard,
+    "tb_export": tb_export,
+    "wandb_csv": wandb_csv,
+    "hf_trainer": hf_trainer,
+    "jsonl": jsonl,
+    "lightning_csv": lightning_csv,
+    "console": console,
+    "resnet_bk": resnet_bk,
+}
+
+#: Files that sit next to logs but are not logs (figures, docs, configs, code, checkpoints).
+IGNORED_SUFFIXES = frozenset(
+    [
+        ".pdf",
+        ".png",
+        ".svg",
+        ".eps",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".html",
+        ".md",
+        ".rst",
+        ".toml",
+        ".yaml",
+        ".yml",
+        ".ini",
+        ".cfg",
+        ".py",
+        ".sh",
+        ".ipynb",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".safetensors",
+        ".wandb",
+        ".npy",
+        ".npz",
+        ".h5",
+        ".hdf5",
+        ".pkl",
+        ".pickle",
+        ".onnx",
+        ".gguf",
+        ".parquet",
+        ".arrow",
+        ".lock",
+    ]
+)
+IGNORED_NAMES = frozenset(
+    {
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "adapter_config.json",
+        "vocab.json",
+        "all_results.json",
+        "train_results.json",
+        "eval_results.json",
+        "training_args.bin",
+        "wandb-summary.json",
+        "wandb-metadata.json",
+        "requirements.txt",
+        "SOURCES.md",
+    }
+)
+
+# JSON shapes in the order they are tried; the first that matches reads the file.
+_JSON_FORMATS = (long_context, hf_trainer, reference_json, tb_export, resnet_bk)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a results folder gave: the runs, and one error per file that could not be read.
+
+    Args:
+        runs: every run loaded, in file order (sorted paths).
+        errors: one ``LoadError`` per unreadable file, its path relative to the results root.
+    """
+
+    runs: RunSet
+    errors: tuple[LoadError, ...] = ()
+
+
+def _is_candidate(path: Path) -> bool:
+    name = path.name
+    return not (
+        name.startswith(".")
+        or name == MANIFEST_NAME
+        or name in IGNORED_NAMES
+        or path.suffix.lower() in IGNORED_SUFFIXES
+        or name.startswith("pytorch_model")
+    )
+
+
+def _files(root: Path) -> list[Path]:
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        found += [Path(folder, n) for n in sorted(names) if _is_candidate(Path(folder, n))]
+    return found
+
+
+def read_file(
+    path: Path, *, tag: str | None = None, preset: str | None = None, regex: str | None = None
+) -> list[Run]:
+    """Read one file in whatever supported format it is, identity left to the caller.
+
+    The format is chosen by name (``events.out.tfevents.*``), suffix (``.json``, ``.jsonl``,
+    ``.csv``) and then content (JSON shape, CSV header); anything else is read as a console log.
+
+    Raises:
+        LoadError: unreadable, unknown format, or malformed for its format.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if tensorboard.matches_name(path):
+            if path.stat().st_size == 0:
+                raise LoadError(path, "empty file")
+            return tensorboard.parse(path, tag=tag)
+        if suffix == ".json":
+            data = loads(read_bytes(path), path)
+            for module in _JSON_FORMATS:
+                if module.matches(data):
+                    if module is hf_trainer:
+                        return module.from_json(data, path, tag=tag)
+                    return module.from_json(data, path)
+            raise LoadError(path, "unknown format: a JSON file in none of the supported shapes")
+        if suffix in (".jsonl", ".ndjson"):
+            return jsonl.parse(path, tag=tag)
+        if suffix == ".csv":
+            text = csv_io.read_text(path)
+            cells = csv_io.header(text)
+            if tb_export.matches_header(cells):
+                return tb_export.from_csv(text, path)
+            if wandb_csv.matches_header(cells):
+                return wandb_csv.from_csv(text, path, tag=tag)
+            if lightning_csv.matches_header(cells):
+                return lightning_csv.from_csv(text, path, tag=tag)
+            raise LoadError(
+                path,
+                f"unknown format: a CSV without step and loss columns ({', '.join(cells[:6])})",
+            )
+        _reject_binary(path)
+        return console.from_text(csv_io.read_text(path), path, preset=preset, regex=regex)
+    except InvalidArgumentError as err:  # a bad preset or regex given in runs.toml
+        raise LoadError(path, f"{MANIFEST_NAME}: {err}") from None
+    except RecursionError:
+        raise LoadError(path, "JSON nested too deeply") from None
+    except OSError as err:
+        raise LoadError(path, f"cannot read file ({err.strerror or err})") from None
+
+
+def _reject_binary(path: Path, probe: int = 8192) -> None:
+    """Fail on a binary file from its first bytes, before reading all of it as text."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(probe)
+    except OSError:
+        return  # read_text reports it
+    if b"\x00" in head:
+        decode_text(head, path)
+
+
+def _check_options(preset: str | None, regex: str | None) -> None:
+    if preset is not None:
+        console.preset_pattern(preset)
+    if regex is not None:
+        console.compile_regex(regex)
+
+
+def _disambiguate(runs: list[Run]) -> list[Run]:
+    """Runs that would share (model, length, seed, label) get their file as label."""
+    counts: dict[tuple, int] = {}
+    for run in runs:
+        counts[run.key] = counts.get(run.key, 0) + 1
+    out = []
+    for run in runs:
+        if counts[run.key] > 1:
+            label = f"{run.label} {run.source}" if run.label else run.source
+            note = "another file gives a run with the same model, length and seed: labelled by file"
+            run = run.with_(label=label, notes=(*run.notes, note))
+        out.append(run)
+    return out
+
+
+def load_results(
+    path: str | Path,
+    *,
+    tag: str | None = None,
+    preset: str | None = None,
+    regex: str | None = None,
+) -> LoadResult:
+    """Every run in a results folder (or one file), and one error line per unreadable file.
+
+    Args:
+        path: a results folder (walked recursively, hidden files skipped) or a single file.
+        tag: the loss series where a format has several (TensorBoard tag, W&B metric,
+            trainer-state key, CSV column, JSONL field).
+        preset: console-log preset (``nanogpt``, ``llmc``, ``modded-nanogpt``, ``megatron``);
+            default: detected per file.
+        regex: console-log regex with named groups ``step`` and ``loss``.
+
+    ``runs.toml`` entries override ``tag``, ``preset`` and ``regex`` for the files they match.
+    Unchanged files are served from an in-process cache (see ``_cache``).
+
+    Returns:
+        The runs and the errors (paths relative to the results root).
+
+    Raises:
+        NotFoundError: ``path`` does not exist.
+        InvalidArgumentError: an unknown preset, or a regex that does not compile or lacks the
+            ``step``/``loss`` groups.
+    """
+    target = Path(path)
+    if not target.exists():
+        raise NotFoundError(f"results folder not found: {target}")
+    _check_options(preset, regex)
+    base = target.parent if target.is_file() else target
+    files = [target] if target.is_file() else _files(target)
+    errors: list[LoadError] = []
+    try:
+        manifest = read_manifest(base)
+    except LoadError as err:
+        errors.append(err)
+        manifest = Manifest()
+    runs: list[Run] = []
+    for file in files:
+        rel = PurePosixPath(file.relative_to(base).as_posix())
+        settings = manifest.settings_for(rel)
+        options = (
+            settings.get("tag", tag),
+            settings.get("preset", preset),
+            settings.get("regex", regex),
+        )
+        entry = cached_read(
+            file,
+            options,
+            lambda file=file, options=options: read_file(
+                file, tag=options[0], preset=options[1], regex=options[2]
+            ),
+        )
+        if isinstance(entry, LoadError):
+            errors.append(LoadError(rel.as_posix(), entry.reason, entry.line))
+        else:
+            runs += apply_identity(entry, rel, settings)
+    return LoadResult(RunSet(_disambiguate(runs)), tuple(errors))
+
+
+__all__ = [
+    "IGNORED_NAMES",
+    "IGNORED_SUFFIXES",
+    "READERS",
+    "LoadResult",
+    "cache_size",
+    "clear_cache",
+    "load_results",
+    "read_file",
+]

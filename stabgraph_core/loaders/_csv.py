@@ -1,0 +1,80 @@
+"""CSV reading shared by the CSV formats: every cell as text, then checked numeric columns.
+
+Cells are read as text so that an empty cell (no point) stays distinct from ``nan``/``inf``
+(a logged non-finite value), which pandas' default NA handling would merge.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import LoadError
+from ._jsonio import decode_text, read_bytes
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text.
+
+    Raises:
+        LoadError: empty, binary or not UTF-8.
+    """
+    return decode_text(read_bytes(path), path)
+
+
+def header(text: str) -> list[str]:
+    """The first row's cells (quotes removed)."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    return next(csv.reader([first]), [])
+
+
+def frame(text: str, path: Path) -> pd.DataFrame:
+    """All cells as strings; empty cells are ``""``.
+
+    Raises:
+        LoadError: a row has the wrong number of cells, with its line number.
+    """
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, ValueError) as err:
+        line = re.search(r"line (\d+)", str(err))
+        reason = str(err).split(":", 1)[-1].strip() if "saw" in str(err) else str(err)
+        raise LoadError(path, f"malformed CSV ({reason})", int(line[1]) if line else None) from None
+    except pd.errors.EmptyDataError:
+        raise LoadError(path, "empty file") from None
+
+
+def numbers(column: pd.Series, path: Path, *, header_lines: int = 1) -> np.ndarray:
+    """A float64 array from text cells; empty cells become NaN.
+
+    Use ``present(column)`` to tell an empty cell from a logged ``nan``.
+
+    Raises:
+        LoadError: a non-empty cell is not a number, with its line number.
+    """
+    cells = column.to_numpy(dtype=str)
+    text = np.where(cells == "", "nan", cells)
+    try:
+        return text.astype(np.float64)
+    except ValueError:
+        pass
+    for index, cell in enumerate(text.tolist()):  # error path only: find the first bad cell
+        try:
+            float(cell)
+        except ValueError:
+            raise LoadError(
+                path,
+                f"column {column.name!r}: {cell!r:.40} is not a number",
+                index + 1 + header_lines,
+            ) from None
+    raise LoadError(path, f"column {column.name!r} is not numeric")  # pragma: no cover
+
+
+def present(column: pd.Series) -> np.ndarray:
+    """Which rows have a non-empty cell."""
+    return column.to_numpy(dtype=str) != ""

@@ -1,0 +1,49 @@
+"""JSON Lines logs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stabgraph_core.errors import LoadError
+from stabgraph_core.loaders import jsonl
+
+
+def write_lines(path, records):
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("step_key", "loss_key"),
+    [
+        ("step", "loss"),
+        ("current_steps", "loss"),
+        ("iter", "train_loss"),
+        ("global_step", "lm_loss"),
+    ],
+)
+def test_step_and_loss_keys(tmp_path, step_key, loss_key):
+    records = [{step_key: 5 * k, loss_key: 2.0 * k + 1, "lr": 0.1} for k in range(1, 4)]
+    (run,) = jsonl.read(write_lines(tmp_path / "trainer_log.jsonl", records))
+    assert run.steps.tolist() == [5, 10, 15] and run.loss.tolist() == [3.0, 5.0, 7.0]
+    assert run.extra["lr"].tolist() == [0.1, 0.1, 0.1]
+
+
+def test_blank_lines_summary_record_and_nan(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text(
+        '{"step": 1, "loss": 1.5}\n\n{"step": 2, "loss": NaN}\n{"step": 2, "done": true}\n'
+    )
+    (run,) = jsonl.read(path)
+    assert run.steps.tolist() == [1, 2] and np.isnan(run.loss[1])
+    assert "1 line without 'loss' skipped" in run.notes
+
+
+def test_truncated_last_line_names_the_line(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"step": 1, "loss": 1.5}\n{"step": 2, "loss": 1.4}\n{"step": 3, "lo')
+    with pytest.raises(LoadError, match=r"line 3: truncated JSON"):
+        jsonl.read(path)
