@@ -1,9 +1,96 @@
-"""Divergence and spike detection on a run's raw loss (contract; algorithm to be filled)."""
+"""Divergence and spike detection on a run's raw loss.
+
+Every run gets one :class:`Detection`: whether and where it diverged, the spikes it
+recovered from, the intervals in which it was stable, and OLMo 2's spike score. It is
+computed on the raw series (before any smoothing or downsampling for display) and it
+says in one sentence, with the numbers, why.
+
+What others do, and what we took from each:
+
+* **OLMo 2** (OLMo-core) reports a *spike score*: the share of points more than 7 standard
+  deviations from the rolling mean of the previous 1000. It is a good single number to
+  compare runs, so ``spike_score`` is exactly that. It does not say where a run diverged.
+* **Megatron-LM** stops on the first NaN/Inf loss (``--check-for-nan-in-loss-and-grad``)
+  and, with ``--check-for-spiky-loss``, flags a loss 10x the largest seen so far; its
+  logs print a NaN iteration without its ``lm loss`` field. We keep "non-finite means
+  diverged" as the default, but only 10x is far too late to find an onset.
+* **LLM Foundry**'s ``KillLossSpike`` calls a loss an outlier at 2x the mean of a rolling
+  window (100 steps or 5% of training) and a run diverged after 5 outliers in a row or
+  when half the window is above a loss cap. **Lightning**'s ``SpikeDetection`` flags a
+  loss above ``rtol=2`` times the running mean of a 10-step window (or non-finite), and
+  ``EarlyStopping(divergence_threshold=..., check_finite=True)`` stops on an absolute
+  level or a NaN. These are online rules: they must decide at the step. We read the
+  whole run afterwards, so we can ask whether an excursion *came back*, and date its
+  start rather than the step at which a threshold happened to be crossed.
+
+The rules (parameters in :class:`DetectorConfig`; windows count logged points, not
+optimizer steps, so a run logged every 10 steps is judged like one logged every step):
+
+1. **Level.** The loss is filtered with a 3-point running median (so one wild point
+   cannot move it) and averaged over ``smooth_window`` points. The *baseline* at a point
+   is the running minimum of the trailing level over the points before it: a loss curve
+   should only go down, and the best level reached so far is what a researcher compares
+   a bump against. A run that starts high and falls never rises above its own running
+   minimum, so an early descent is never a spike.
+2. **Noise.** A robust noise width per block of ``noise_window`` points (wider blocks
+   for long runs, at most 2,048 of them): the median
+   absolute deviation of first differences, divided by sqrt(2) (trends cancel in
+   differences, and MAD ignores the spikes themselves). The width used at a point is
+   the one from where its baseline was set, so a blow-up cannot widen its own band, and
+   points whose noise is over ``return_noise`` x the quietest block so far do not set
+   the baseline (a loss swinging wildly around zero is not a new minimum).
+3. **Departure.** A point departs when it is above the baseline by both ``ratio`` x the
+   baseline (relative: 1.5x, between Lightning/Foundry's 2x and no margin at all) and
+   ``sigmas`` noise widths (absolute: pure noise never departs, even near zero loss).
+4. **Return.** An excursion ends at the first point that is back within
+   ``return_ratio`` x (1.1x) and ``return_sigmas`` noise widths of the baseline, together
+   with its 3-point median, while the local noise is back within
+   ``return_noise`` x (4x) its width before the excursion (one lucky low point inside a
+   blow-up, or a loss swinging wildly around its old level, is not a return). A return
+   followed by a new departure within ``merge_gap`` points was not one.
+   An excursion that returns within ``return_window`` points is a **spike**; one that
+   returns only later is a **divergence**.
+5. **Open at the end.** An excursion still open when the log ends is a **divergence**
+   when it has lasted ``min_sustained_points`` (20) logged points or more, or is still
+   near its peak. A shorter one whose last value has already fallen back by
+   ``recovering_fraction`` (25%) of its height (peak minus baseline) is a **spike** on
+   its way back: its ``end`` is the last step and ``reason`` says it was recovering and
+   had not yet reached its baseline. A log cut a few points into a spike must not be
+   called a divergence (BigScience 13B at iteration 29050: 2.77 -> 8.72, then 7.65,
+   7.19, 6.85 and the excerpt ends), while a run that falls back by as much but stays
+   up for dozens of points (a nanoGPT run: 3.66 -> 8.52, still 6.96 sixty points on)
+   and a blow-up that rises to the end, however short, stay divergences. A log that
+   ends on NaN/Inf is never on its way back.
+6. **Onset.** A divergence is dated where the departure began: around the last point at
+   which the smoothed level stood at its minimum between the previous excursion and the
+   first departing point, the kink of the best continuous two-piece line through the
+   3-point medians. Earlier excursions after which the level never got halfway back to
+   the baseline are part of the same rise. A threshold crossing would date a slow
+   blow-up tens of steps late.
+7. **Non-finite.** A NaN/Inf loss (a Megatron iteration without its loss field is NaN
+   too) is a divergence at its first step, unless the loss is finite again within
+   ``nonfinite_window`` points and stays finite for ``settle_window`` points (or to the
+   end of the run); then it is a spike, and ``reason`` says which.
+8. **Stable regions** are the intervals before the divergence step and outside spikes.
+
+The work (in :mod:`stabgraph_core._detect_core`) is vectorised NumPy, done in
+cache-sized chunks of 32,768 points in one pass; returns are then checked only at the
+candidate points after each departure. Python loops run over chunks, excursions and
+non-finite stretches, never over points.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+import numpy as np
+
+from ._detect_core import analyse, nonfinite_word
+from .errors import InvalidArgumentError
+from .model import Run
 
 
 @dataclass(frozen=True)
@@ -42,3 +129,216 @@ class Detection:
             "stable_regions": [list(r) for r in self.stable_regions],
             "spike_score": self.spike_score,
         }
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The detector's parameters; the defaults are what the CLI and the app use.
+
+    Windows count logged points. See the module docstring for how each is used.
+
+    Args:
+        smooth_window: points averaged (after a 3-point median) for the level, >= 1.
+        ratio: a departure is at least this multiple of the baseline, > 1 (1.5).
+        sigmas: ... and at least this many robust noise widths above it, > 0 (7, as OLMo).
+        return_ratio: back within this multiple of the baseline ends an excursion,
+            1 <= return_ratio <= ratio (1.1).
+        return_sigmas: ... or within this many noise widths, whichever is wider,
+            0 <= return_sigmas <= sigmas (3).
+        return_noise: ... and with the local noise width back within this multiple of
+            the width before the excursion, >= 1 (4): a loss swinging wildly around
+            its old level has not come back.
+        noise_window: points per block of the robust noise estimate, >= 2 (64).
+        return_window: an excursion that takes longer than this to come back is a
+            divergence, not a spike, >= 1 (1000).
+        merge_gap: a return followed by a new departure within this many points was
+            not a return: both are one excursion, >= 1 (10).
+        min_sustained_points: an excursion still open when the log ends that has lasted
+            this many logged points is a divergence whatever it does, >= 1 (20; 1 makes
+            every open excursion a divergence).
+        recovering_fraction: a shorter open excursion whose last value is already this
+            share of its height (peak minus baseline) below its peak is a spike on its
+            way back, 0 < recovering_fraction <= 1 (0.25).
+        nonfinite_window: at most this many non-finite points in a row can still be a
+            spike, >= 1 (10).
+        settle_window: after non-finite values the loss must stay finite this long (or
+            to the end of the run) for them to count as a spike, >= 1 (100).
+        spike_score_window: OLMo's rolling window for the spike score, >= 2 (1000).
+        spike_score_sigmas: OLMo's threshold in standard deviations, > 0 (7).
+
+    Raises:
+        InvalidArgumentError: a value is out of its range.
+    """
+
+    smooth_window: int = 9
+    ratio: float = 1.5
+    sigmas: float = 7.0
+    return_ratio: float = 1.1
+    return_sigmas: float = 3.0
+    return_noise: float = 4.0
+    noise_window: int = 64
+    return_window: int = 1000
+    merge_gap: int = 10
+    min_sustained_points: int = 20
+    recovering_fraction: float = 0.25
+    nonfinite_window: int = 10
+    settle_window: int = 100
+    spike_score_window: int = 1000
+    spike_score_sigmas: float = 7.0
+
+    def __post_init__(self) -> None:
+        minimum = {
+            "smooth_window": 1,
+            "noise_window": 2,
+            "return_window": 1,
+            "merge_gap": 1,
+            "min_sustained_points": 1,
+            "nonfinite_window": 1,
+            "settle_window": 1,
+            "spike_score_window": 2,
+        }
+        for name, low in minimum.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise InvalidArgumentError(f"detector {name} must be an integer, got {value!r}")
+            if value < low:
+                raise InvalidArgumentError(f"detector {name} must be >= {low}, got {value}")
+            object.__setattr__(self, name, int(value))
+        numbers = (
+            "ratio",
+            "sigmas",
+            "return_ratio",
+            "return_sigmas",
+            "return_noise",
+            "recovering_fraction",
+        )
+        for name in (*numbers, "spike_score_sigmas"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+                raise InvalidArgumentError(f"detector {name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise InvalidArgumentError(f"detector {name} must be finite, got {value}")
+            object.__setattr__(self, name, float(value))
+        if self.ratio <= 1:
+            raise InvalidArgumentError(f"detector ratio must be > 1, got {self.ratio}")
+        if not 1 <= self.return_ratio <= self.ratio:
+            raise InvalidArgumentError(
+                f"detector return_ratio must be between 1 and ratio ({self.ratio}), "
+                f"got {self.return_ratio}"
+            )
+        for name in ("sigmas", "spike_score_sigmas"):
+            if getattr(self, name) <= 0:
+                raise InvalidArgumentError(f"detector {name} must be > 0")
+        if not 0 < self.recovering_fraction <= 1:
+            raise InvalidArgumentError(
+                f"detector recovering_fraction must be > 0 and <= 1, got {self.recovering_fraction}"
+            )
+        if self.return_noise < 1:
+            raise InvalidArgumentError(
+                f"detector return_noise must be >= 1, got {self.return_noise}"
+            )
+        if not 0 <= self.return_sigmas <= self.sigmas:
+            raise InvalidArgumentError(
+                f"detector return_sigmas must be between 0 and sigmas ({self.sigmas}), "
+                f"got {self.return_sigmas}"
+            )
+
+    def replace(self, **changes: Any) -> DetectorConfig:
+        """A copy with some parameters changed; None values are ignored (CLI defaults).
+
+        Raises:
+            InvalidArgumentError: an unknown parameter, or a value out of range.
+        """
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise InvalidArgumentError(f"unknown detector parameter {unknown[0]!r}")
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return DetectorConfig(**values)
+
+
+DEFAULT_CONFIG = DetectorConfig()
+
+
+def detect(
+    steps: np.ndarray, loss: np.ndarray, config: DetectorConfig = DEFAULT_CONFIG
+) -> Detection:
+    """Detect divergence, spikes and stable regions in one raw loss curve.
+
+    Args:
+        steps: sorted step numbers (int-like), one per loss value.
+        loss: the raw loss, NaN/Inf kept as logged.
+        config: the detector's parameters.
+
+    Returns:
+        The :class:`Detection` for this curve.
+
+    Raises:
+        InvalidArgumentError: steps and loss are not 1-D arrays of the same length.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    loss = np.asarray(loss, dtype=np.float64)
+    if steps.ndim != 1 or loss.shape != steps.shape:
+        raise InvalidArgumentError(
+            f"detect needs one loss per step, got {steps.size} steps and {loss.size} values"
+        )
+    if steps.size == 0:
+        return Detection(False, None, "no loss values were logged")
+    if not np.isfinite(loss).any():
+        first = int(steps[0])
+        reason = f"loss is never finite ({nonfinite_word(loss[0])} from step {first})"
+        return Detection(True, first, reason, first)
+    found = analyse(steps, loss, config)
+    found["spikes"] = tuple(Spike(*s) for s in found["spikes"])
+    return Detection(**found)
+
+
+def detect_run(run: Run, config: DetectorConfig = DEFAULT_CONFIG) -> Detection:
+    """:func:`detect` on a run's raw steps and loss.
+
+    Raises:
+        InvalidArgumentError: never for a valid :class:`Run` (kept for symmetry).
+    """
+    return detect(run.steps, run.loss, config)
+
+
+def summary_annotator(
+    config: DetectorConfig = DEFAULT_CONFIG,
+) -> Callable[[Run, dict[str, Any]], None]:
+    """A ``summarize(annotate=...)`` callback adding each run's ``detection`` block.
+
+    Where the source declares nothing (``run.diverged is None``), ``diverged`` and
+    ``divergence_step`` are filled from the detection; declared values are kept.
+    """
+
+    def annotate(run: Run, entry: dict[str, Any]) -> None:
+        found = detect_run(run, config)
+        entry["detection"] = found.to_dict()
+        if run.diverged is None:
+            entry["diverged"] = found.diverged
+            entry["divergence_step"] = found.divergence_step
+
+    return annotate
+
+
+def describe(found: Detection) -> str:
+    """A short label for tables: ``diverged @ 600``, ``2 spikes``, ``stable``."""
+    if found.diverged:
+        return f"diverged @ {found.divergence_step}"
+    if found.spikes:
+        n = len(found.spikes)
+        return f"{n} spike{'s' if n > 1 else ''}"
+    return "stable"
+
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Detection",
+    "DetectorConfig",
+    "Spike",
+    "describe",
+    "detect",
+    "detect_run",
+    "summary_annotator",
+]
