@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .detect import DEFAULT_CONFIG, DetectorConfig, describe, detect_run, summary_annotator
 from .errors import StabgraphError
 from .model import RunSet, length_label, model_display_name
 from .simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED, simulate
@@ -33,6 +34,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of training logs to load (default: %(default)s)",
     )
     src.add_argument("--simulate", action="store_true", help="use simulated runs instead of logs")
+    src.add_argument(
+        "--tag",
+        default=None,
+        help="loss series to read where a file has several: TensorBoard tag, W&B metric, "
+        "trainer-state key, CSV column or JSONL field (default: the first loss-like one)",
+    )
+    src.add_argument(
+        "--preset",
+        choices=("nanogpt", "llmc", "modded-nanogpt", "megatron"),
+        default=None,
+        help="console-log format (default: detected per file)",
+    )
+    src.add_argument(
+        "--regex",
+        default=None,
+        help="console-log regex with named groups step and loss, e.g. "
+        r"'step (?P<step>\d+) loss (?P<loss>\S+)'",
+    )
     src.add_argument(
         "--sequence_lengths",
         type=int,
@@ -69,6 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--save_summary", action="store_true", help="also write summary statistics to {output}.json"
     )
+    fig_ = p.add_argument_group("figure")
+    fig_.add_argument("--title", default=None, help="figure title (default: the two-line title)")
+    fig_.add_argument("--log_y", action="store_true", help="logarithmic loss axis")
+    fig_.add_argument(
+        "--smoothing",
+        type=float,
+        default=0.0,
+        help="TensorBoard smoothing weight 0-0.999; raw loss drawn faintly (default: %(default)s)",
+    )
+    fig_.add_argument(
+        "--x_axis",
+        choices=("steps", "tokens"),
+        default="steps",
+        help="x axis: training steps or tokens seen, where logged (default: %(default)s)",
+    )
     cmp_ = p.add_argument_group("comparison")
     cmp_.add_argument(
         "--baseline",
@@ -80,7 +114,73 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CANDIDATE,
         help="model compared in the summary (default: %(default)s)",
     )
+    det = p.add_argument_group(
+        "detection",
+        "how divergence and spikes are found (windows count logged points; see the README)",
+    )
+    det.add_argument(
+        "--detect-only",
+        action="store_true",
+        help="print what the detector finds in each run and exit without writing anything",
+    )
+    for flag, name, kind, text in _DETECT_FLAGS:
+        det.add_argument(
+            flag,
+            dest=f"detect_{name}",
+            type=kind,
+            default=None,
+            metavar="X" if kind is float else "N",
+            help=f"{text} (default: {getattr(DEFAULT_CONFIG, name):g})",
+        )
     return p
+
+
+_DETECT_FLAGS = (
+    ("--detect-ratio", "ratio", float, "a departure is at least this multiple of the baseline"),
+    ("--detect-sigmas", "sigmas", float, "... and this many robust noise widths above it"),
+    ("--detect-return-ratio", "return_ratio", float, "back within this multiple ends it"),
+    ("--detect-window", "smooth_window", int, "points averaged for the smoothed level"),
+    (
+        "--detect-return-window",
+        "return_window",
+        int,
+        "an excursion not back within this many points is a divergence",
+    ),
+    (
+        "--detect-nonfinite-window",
+        "nonfinite_window",
+        int,
+        "at most this many NaN/Inf points in a row can still be a spike",
+    ),
+)
+
+
+def _detector_config(args: argparse.Namespace) -> DetectorConfig:
+    """The detector parameters, defaults overridden by the ``--detect-*`` flags."""
+    return DEFAULT_CONFIG.replace(
+        **{name: getattr(args, f"detect_{name}") for _, name, _, _ in _DETECT_FLAGS}
+    )
+
+
+def format_detections(runs: RunSet, config: DetectorConfig) -> str:
+    """One block per run: the verdict, the reason, spikes and the spike score."""
+    lines = []
+    for run in runs:
+        found = detect_run(run, config)
+        declared = ""
+        if run.diverged is not None:
+            declared = (
+                f" (declared: diverged @ {run.divergence_step})"
+                if run.diverged
+                else " (declared: no divergence)"
+            )
+        spikes = ", ".join(f"{s.start}-{s.end} (peak {s.peak})" for s in found.spikes) or "none"
+        lines += [
+            f"{run.display_name}: {describe(found)}{declared}",
+            f"  {found.reason}",
+            f"  spikes: {spikes}; spike score {found.spike_score:.4g}",
+        ]
+    return "\n".join(lines)
 
 
 def _load(args: argparse.Namespace) -> RunSet:
@@ -94,7 +194,7 @@ def _load(args: argparse.Namespace) -> RunSet:
         )
     from .loaders import load_results
 
-    result = load_results(root)
+    result = load_results(root, tag=args.tag, preset=args.preset, regex=args.regex)
     for err in result.errors:
         print(f"warning: {err}", file=sys.stderr)
     runs = result.runs
@@ -113,7 +213,8 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
     rule = "=" * 78
     lines = [rule, "STABILITY SUMMARY", rule]
     lines.append(
-        f"{'Model':<12}{'Length':>8}{'Final':>12}{'Min':>12}{'NaN':>6}{'Inf':>6}  Diverged"
+        f"{'Model':<12}{'Length':>8}{'Final':>12}{'Min':>12}{'NaN':>6}{'Inf':>6}  "
+        f"{'Diverged':<16}Detected"
     )
     for model, entries in summary.items():
         if model == "comparison":
@@ -124,9 +225,12 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
             if len(length) > 1:
                 label = f"{label} {length[1]}"
             div = f"yes (step {e['divergence_step']})" if e["diverged"] else "no"
+            found = e.get("detection")
+            detected = _detected_label(found) if found is not None else ""
             lines.append(
                 f"{model_display_name(model):<12}{label:>8}{e['final_loss']:>12.4g}"
-                f"{e['min_loss']:>12.4g}{e['num_nan']:>6}{e['num_inf']:>6}  {div}"
+                f"{e['min_loss']:>12.4g}{e['num_nan']:>6}{e['num_inf']:>6}  "
+                f"{div:<16}{detected}".rstrip()
             )
     if summary.get("comparison"):
         lines += [
@@ -147,23 +251,59 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
     return "\n".join(lines)
 
 
+def _detected_label(found: dict) -> str:
+    """``diverged @ 602`` / ``2 spikes`` / ``stable`` from a summary ``detection`` block."""
+    if found["diverged"]:
+        return f"diverged @ {found['divergence_step']}"
+    n = len(found["spikes"])
+    return f"{n} spike{'s' if n > 1 else ''}" if n else "stable"
+
+
+def _write_figure(runs: RunSet, args: argparse.Namespace, detector: DetectorConfig) -> list[Path]:
+    """``{output}.{format}`` and, as the reference did, always ``{output}.png``."""
+    from .export import export_figures
+    from .figure import FigureOptions, build_figure
+
+    options = FigureOptions(
+        title=args.title, log_y=args.log_y, smoothing=args.smoothing, x_axis=args.x_axis
+    )
+    found = {r.run_id: detect_run(r, detector) for r in runs}  # the summary's settings
+    formats = [args.format] if args.format == "png" else [args.format, "png"]
+    fig = build_figure(runs, options, detections=found)
+    return export_figures(fig, args.output, formats, dpi=args.dpi)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 a user-facing error, 2 usage)."""
     args = build_parser().parse_args(argv)
     try:
+        detector = _detector_config(args)
+        if args.detect_only:
+            print(format_detections(_load(args), detector))
+            return 0
+        from .export import start_renderer
+
+        start_renderer()  # Chromium starts in the background while runs load
         runs = _load(args)
-        summary = summarize(runs, baseline=args.baseline, candidate=args.candidate)
+        summary = summarize(
+            runs,
+            baseline=args.baseline,
+            candidate=args.candidate,
+            annotate=summary_annotator(detector),
+        )
         print(format_table(summary, args.baseline, args.candidate))
         if args.save_summary:
             path = write_summary(summary, f"{args.output}.json")
             print(f"summary written to {path}")
+        for path in _write_figure(runs, args, detector):
+            print(f"figure written to {path}")
     except StabgraphError as err:
         print(f"stabgraph: error: {err}", file=sys.stderr)
         return 1
     return 0
 
 
-__all__ = ["build_parser", "format_table", "main", "main_entry"]
+__all__ = ["build_parser", "format_detections", "format_table", "main", "main_entry"]
 
 
 def main_entry() -> None:

@@ -1,0 +1,159 @@
+"""Export speed: warm export per format, the CLI end to end with a breakdown, peak memory.
+
+Run: ``.venv/bin/python benchmarks/bench_export.py [--repeat 5]``. Prints three tables:
+
+1. warm export of the default figure (simulated 2 models x 5 lengths x 1000 steps) per
+   format, Chromium already running: best and median of ``--repeat`` runs;
+2. ``stabgraph --simulate --format pdf --save_summary`` in fresh processes: wall time;
+3. one fresh process timed step by step (imports, Chromium start in the background,
+   load + summary, detection + figure, each file) and its peak RSS, Chromium included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs in a fresh interpreter: the CLI's own steps, timed one by one.
+_BREAKDOWN = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+marks = {}
+from stabgraph_core import export
+from stabgraph_core.cli import build_parser, format_table
+from stabgraph_core.simulate import simulate
+from stabgraph_core.summary import summarize, write_summary
+marks["imports"] = time.perf_counter() - t0
+t = time.perf_counter()
+export.start_renderer()
+ready = {}
+import threading
+def wait():
+    export.start_renderer(wait=True)
+    import kaleido
+    kaleido.calc_fig_sync({"data": [], "layout": {}}, opts={"format": "svg"})
+    ready["t"] = time.perf_counter() - t0
+waiter = threading.Thread(target=wait)
+waiter.start()
+out = sys.argv[1]
+t = time.perf_counter()
+runs = simulate()
+summary = summarize(runs)
+text = format_table(summary, "mamba", "resnetbk")
+marks["simulate + summary"] = time.perf_counter() - t
+t = time.perf_counter()
+from stabgraph_core.figure import build_figure
+fig = build_figure(runs)
+marks["import plotly + detect + build figure"] = time.perf_counter() - t
+t = time.perf_counter()
+waiter.join()
+marks["wait for Chromium"] = time.perf_counter() - t
+t = time.perf_counter()
+write_summary(summary, out + ".json")
+marks["write json"] = time.perf_counter() - t
+t = time.perf_counter()
+export.export_figure(fig, out + ".pdf")
+marks["write pdf"] = time.perf_counter() - t
+t = time.perf_counter()
+export.export_figure(fig, out + ".png", dpi=300)
+marks["write png (300 dpi)"] = time.perf_counter() - t
+t = time.perf_counter()
+export.stop_renderer()
+marks["stop Chromium"] = time.perf_counter() - t
+marks["total"] = time.perf_counter() - t0
+marks["Chromium ready (since start)"] = ready["t"]
+rss = {
+    "rss_python_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "rss_chromium_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+}
+print(json.dumps({"marks": marks, **rss}))
+"""
+
+
+def warm_exports(repeat: int, out: Path) -> None:
+    from stabgraph_core import export, simulate
+    from stabgraph_core.figure import build_figure
+
+    t = time.perf_counter()
+    export.start_renderer(wait=True)
+    fig = build_figure(simulate())
+    export.export_figure(fig, out / "warmup.svg")
+    print(f"Chromium start + first export: {time.perf_counter() - t:.2f} s")
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)\n")
+    print(f"{'format':<16}{'best (s)':>10}{'median (s)':>12}{'size':>12}")
+    for fmt, dpi in (
+        ("pdf", 300),
+        ("svg", 300),
+        ("png", 300),
+        ("png", 600),
+        ("eps", 300),
+        ("html", 300),
+    ):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            path = export.export_figure(fig, out / f"fig_{dpi}.{fmt}", fmt, dpi=dpi)
+            times.append(time.perf_counter() - start)
+        label = f"{fmt} {dpi} dpi" if fmt == "png" else fmt
+        size = path.stat().st_size
+        print(
+            f"{label:<16}{min(times):>10.3f}{statistics.median(times):>12.3f}{size / 1e3:>10.0f} kB"
+        )
+    export.stop_renderer()
+
+
+def cli_wall(repeat: int, out: Path) -> None:
+    argv = [sys.executable, "-m", "stabgraph_core", "--simulate", "--format", "pdf",
+            "--save_summary", "--output", str(out / "cli" / "stability_graph")]  # fmt: skip
+    times, cpu = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    print(f"\nstabgraph --simulate --format pdf --save_summary (fresh process, {repeat} runs)")
+    print(f"  wall: best {min(times):.2f} s, median {statistics.median(times):.2f} s")
+    print(
+        f"  CPU (Python + Chromium, all cores): best {min(cpu):.2f} s, "
+        f"median {statistics.median(cpu):.2f} s; load average now {os.getloadavg()[0]:.1f}"
+    )
+
+
+def breakdown(out: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _BREAKDOWN, str(out / "breakdown")],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    print("\nBreakdown of one fresh process (Chromium starts in the background at once)")
+    for name, seconds in data["marks"].items():
+        print(f"  {name:<42}{seconds:>7.3f} s")
+    print(f"  peak RSS: Python {data['rss_python_mb']:.0f} MB, "
+          f"largest Chromium process {data['rss_chromium_mb']:.0f} MB")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        warm_exports(args.repeat, out)
+        cli_wall(args.repeat, out)
+        breakdown(out)
+
+
+if __name__ == "__main__":
+    main()

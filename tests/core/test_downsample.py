@@ -1,0 +1,72 @@
+"""Spike-preserving downsampling: first/last kept, spikes and NaN gaps survive, x-range windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stabgraph_core.downsample import downsample
+from stabgraph_core.errors import InvalidArgumentError
+
+
+@pytest.fixture
+def noisy_with_one_spike() -> tuple[np.ndarray, np.ndarray]:
+    """100k steps of N(1, 0.01) noise with a one-step spike of 50 at step 61_234."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(100_000, dtype=np.int64)
+    values = 1.0 + 0.01 * rng.standard_normal(steps.size)
+    values[61_234] = 50.0
+    return steps, values
+
+
+def test_short_series_are_kept_whole():
+    steps = np.arange(10)
+    assert np.array_equal(downsample(steps, steps * 2.0, 2000), np.arange(10))
+    assert np.array_equal(downsample(steps, steps * 2.0, None), np.arange(10))
+
+
+def test_keeps_first_last_and_the_spike(noisy_with_one_spike):
+    steps, values = noisy_with_one_spike
+    idx = downsample(steps, values, 2000)
+    assert idx[0] == 0 and idx[-1] == steps.size - 1
+    assert 61_234 in idx
+    assert np.all(np.diff(idx) > 0)
+    assert idx.size <= 2000
+
+
+def test_is_deterministic(noisy_with_one_spike):
+    steps, values = noisy_with_one_spike
+    assert np.array_equal(downsample(steps, values, 500), downsample(steps, values, 500))
+
+
+def test_every_nan_run_keeps_its_first_index():
+    steps = np.arange(50_000)
+    values = np.sin(steps / 100.0)
+    values[[1000, 1001, 1002]] = np.nan  # one run of three
+    values[30_000] = np.inf
+    idx = downsample(steps, values, 1000)
+    assert {1000, 30_000} <= set(idx.tolist())
+    assert 1001 not in idx  # one index per run is enough to break the line
+
+
+def test_x_range_spends_the_points_inside_it(noisy_with_one_spike):
+    steps, values = noisy_with_one_spike
+    whole = downsample(steps, values, 2003, x_range=(60_000, 62_000))
+    # the window (2001 points) plus one neighbour on each side
+    assert np.array_equal(whole, np.arange(59_999, 62_002))
+    narrow = downsample(steps, values, 300, x_range=(62_000, 60_000))
+    assert narrow[0] == 59_999 and narrow[-1] == 62_001
+    assert 61_234 in narrow and narrow.size <= 300
+
+
+def test_x_range_outside_the_data_gives_the_edge_point():
+    steps = np.arange(100)
+    idx = downsample(steps, steps * 1.0, 10, x_range=(500, 600))
+    assert idx.tolist() == [99]
+
+
+def test_bad_arguments():
+    with pytest.raises(InvalidArgumentError, match="at least 3"):
+        downsample(np.arange(10), np.ones(10), 2)
+    with pytest.raises(InvalidArgumentError, match="10 steps but 9 values"):
+        downsample(np.arange(10), np.ones(9), 100)

@@ -1,0 +1,187 @@
+"""Static export: what is inside each format, sizes, atomic writes, threads, and no Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import threading
+
+import pytest
+
+from stabgraph_core import export, simulate
+from stabgraph_core.cli import main
+from stabgraph_core.errors import ExportError, InvalidArgumentError
+from stabgraph_core.figure import FigureOptions, build_figure
+
+
+def _chromium_or_skip() -> None:
+    try:
+        export.browser_path()
+    except ExportError as err:
+        pytest.skip(str(err))
+
+
+@pytest.fixture(scope="module")
+def small_figure():
+    """The reference figure on 300 simulated steps (same traces, fewer points)."""
+    _chromium_or_skip()
+    return build_figure(simulate(num_steps=300))
+
+
+@pytest.fixture(scope="module")
+def exported(small_figure, tmp_path_factory):
+    """Every format written once: {"pdf": path, ...}."""
+    out = tmp_path_factory.mktemp("export") / "nested" / "figure"
+    paths = export.export_figures(small_figure, out, ["all"], dpi=300)
+    return {p.suffix.lstrip("."): p for p in paths}
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_all_writes_every_format_into_created_folders(exported):
+    assert sorted(exported) == sorted(export.FORMATS)
+    assert all(p.stat().st_size > 1000 for p in exported.values())
+    folder = exported["pdf"].parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in exported.values())
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")
+def test_pdf_is_12_by_7_inches_with_real_text(exported):
+    text = subprocess.run(
+        ["pdftotext", str(exported["pdf"]), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for words in ("Training Step", "Loss", "Long-Context Stability", "Sequence length", "N=1M"):
+        assert words in text
+    info = subprocess.run(
+        ["pdfinfo", str(exported["pdf"])], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"Page size:\s+864 x 504 pts", info)
+
+
+def test_svg_is_vector_with_text_elements(exported):
+    svg = exported["svg"].read_text()
+    assert svg.lstrip().startswith("<svg")
+    assert 'width="1152"' in svg and 'height="672"' in svg
+    assert len(re.findall(r"<text\b", svg)) > 20
+    assert "Training Step" in svg and "<image" not in svg  # no raster inside
+
+
+def test_eps_has_header_bounding_box_and_fonts(exported):
+    eps = exported["eps"].read_bytes()
+    assert eps.startswith(b"%!PS-Adobe-3.0 EPSF-3.0")
+    box = re.search(rb"%%BoundingBox: 0 0 (\d+) (\d+)", eps)
+    assert box and (int(box[1]), int(box[2])) == (864, 504)  # 12 x 7 in at 72 pt/in
+    assert re.search(rb"/FontName /\S*(Liberation|Times|Serif)", eps)
+    assert not re.search(rb"^cairo_image$", eps, re.M)  # nothing rasterised: all vector
+
+
+def test_png_at_300_and_600_dpi(exported, small_figure):
+    assert png_size(exported["png"].read_bytes()) == (3600, 2100)
+    assert png_size(export.figure_bytes(small_figure, "png", dpi=600)) == (7200, 4200)
+
+
+def test_html_is_standalone_with_the_traces(exported, small_figure):
+    html = exported["html"].read_text()
+    assert '<script src="http' not in html  # plotly.js inline: works offline
+    assert "Plotly.newPlot" in html
+    for trace in small_figure.data:
+        if trace.meta["run_id"]:
+            assert trace.meta["run_id"] in html
+    assert "Training Step" in html
+
+
+def test_concurrent_exports_each_get_their_own_bytes():
+    _chromium_or_skip()
+    runs = simulate(lengths=[8192], num_steps=50)
+    titles = [f"Figure number {i}" for i in range(4)]
+    figs = [build_figure(runs, FigureOptions(title=t)) for t in titles]
+    results: dict[int, bytes] = {}
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            results[i] = export.figure_bytes(figs[i], "svg")
+        except BaseException as err:  # collected and re-raised in the test thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    for i, title in enumerate(titles):
+        svg = results[i].decode()
+        assert title in svg
+        assert all(other not in svg for other in titles if other != title)
+
+
+def test_only_the_asked_path_is_replaced_and_no_temp_files_remain(small_figure, tmp_path):
+    target = tmp_path / "fig.svg"
+    target.write_text("old")
+    neighbour = tmp_path / "fig.pdf"
+    neighbour.write_text("keep me")
+    export.export_figure(small_figure, target)
+    assert target.read_text().lstrip().startswith("<svg")
+    assert neighbour.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.pdf", "fig.svg"]
+
+
+def test_unwritable_target_is_one_line_export_error(small_figure, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ExportError, match="cannot write") as err:
+        export.export_figure(small_figure, blocker / "sub" / "fig.html")
+    assert "\n" not in str(err.value)
+
+
+def test_bad_format_and_dpi_are_rejected(small_figure, tmp_path):
+    with pytest.raises(InvalidArgumentError, match="unknown figure format"):
+        export.export_figure(small_figure, tmp_path / "x.jpg")
+    with pytest.raises(InvalidArgumentError, match="dpi"):
+        export.figure_bytes(small_figure, "png", dpi=0)
+    with pytest.raises(InvalidArgumentError, match="no format"):
+        export.export_figure(small_figure, tmp_path / "noext")
+
+
+def test_missing_chromium_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-chrome"))
+    with pytest.raises(ExportError, match="apt-get install chromium"):
+        export.browser_path()
+    monkeypatch.delenv("BROWSER_PATH")
+    monkeypatch.setattr(export, "CHROMIUM_CANDIDATES", (str(tmp_path / "none"),))
+    monkeypatch.setattr(export.shutil, "which", lambda name: None)
+    with pytest.raises(ExportError) as err:
+        export.browser_path()
+    assert "apt-get install chromium" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_respects_browser_path(monkeypatch):
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not shutil.os.path.exists(chromium):
+        pytest.skip("no chromium binary")
+    monkeypatch.setenv("BROWSER_PATH", chromium)
+    assert export.browser_path() == chromium
+
+
+def test_cli_writes_the_format_the_png_and_the_summary(tmp_path, capsys):
+    _chromium_or_skip()
+    out = tmp_path / "figs" / "stability_graph"
+    code = main(
+        ["--simulate", "--num_steps", "200", "--format", "svg", "--save_summary",
+         "--output", str(out), "--title", "CLI title", "--smoothing", "0.6", "--log_y"]
+    )  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "stability_graph.json",
+        "stability_graph.png",
+        "stability_graph.svg",
+    ]
+    svg = (out.parent / "stability_graph.svg").read_text()
+    assert "CLI title" in svg and "Loss (log scale)" in svg
+    assert "figure written to" in capsys.readouterr().out
