@@ -1,0 +1,37 @@
+"""The stabgraph Dash app: ``app`` for ``python -m app``, ``server`` for ``gunicorn app:server``.
+
+Settings come from the environment (``app/config.py``); callbacks live one feature per module
+in ``app/callbacks/`` and register themselves with ``dash.callback`` when imported below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash
+
+from .background import make_background_manager
+from .config import load_settings
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+settings = load_settings()
+app = Dash(
+    __name__,
+    assets_folder=str(ASSETS),
+    background_callback_manager=make_background_manager(settings),
+    title="stabgraph",
+    suppress_callback_exceptions=False,
+    update_title=None,
+)
+server = app.server
+
+from .health import register_health  # noqa: E402
+
+register_health(server, settings)
+
+from . import layout  # noqa: E402
+
+app.layout = layout.serve_layout
+
+from .callbacks import export, figure, source, table, toggles, url, zoom  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""One module per feature; importing a module registers its callbacks with ``dash.callback``."""

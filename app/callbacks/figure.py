@@ -1,0 +1,87 @@
+"""Figure: draw the chart when the source or an option that changes the curves changes.
+
+Model, length and Mark ticks do not redraw: ``toggles.py`` patches ``visible`` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, callback, ctx
+
+from stabgraph_core import StabgraphError
+
+from .. import charts, data, ids, view
+
+
+def empty_figure(message: str) -> dict[str, Any]:
+    """A blank chart that says why it is blank."""
+    return {
+        "data": [],
+        "layout": {
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "plot_bgcolor": "#fff",
+            "annotations": [
+                {
+                    "text": message,
+                    "showarrow": False,
+                    "font": {"size": 15, "color": "#616e7c"},
+                    "xref": "paper",
+                    "yref": "paper",
+                }
+            ],
+        },
+    }
+
+
+KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y)
+
+
+@callback(
+    Output(ids.GRAPH, "figure"),
+    Output(ids.TRACE_MAP, "data"),
+    Input(ids.SOURCE_STORE, "data"),
+    Input(ids.SMOOTHING, "value"),
+    Input(ids.LOG_Y, "value"),
+    Input(ids.X_AXIS, "value"),
+    State(ids.MODELS, "value"),
+    State(ids.LENGTHS, "value"),
+    State(ids.SHOW, "value"),
+    State(ids.GRAPH, "relayoutData"),
+)
+def draw_chart(
+    source: dict | None,
+    smoothing: float | None,
+    scale: str | None,
+    x_axis: str | None,
+    models: list | None,
+    lengths: list | None,
+    show: list | None,
+    relayout: dict | None = None,
+) -> tuple[dict[str, Any], list[dict]]:
+    """The whole figure for every run of the source, with the unticked ones hidden.
+
+    A new smoothing or scale keeps the detail of a zoomed-in view (the zoom itself is kept
+    by ``uirevision``); a new source or x axis starts from the whole run.
+    """
+    if source is None:
+        return empty_figure("No runs loaded: see the messages on the left."), []
+    try:
+        loaded = data.load_source(source)
+        keep_zoom = relayout is not None and ctx.triggered_id in KEEP_ZOOM
+        x_range = view.x_range_from_relayout(relayout) if keep_zoom else None
+        figure = charts.chart(
+            loaded,
+            smoothing or 0.0,
+            scale == "log",
+            x_axis or "steps",
+            None if x_range == view.RESET else x_range,
+        )
+    except StabgraphError as err:
+        return empty_figure(str(err)), []
+    if not figure["data"]:
+        return empty_figure("This source has no runs to draw."), []
+    trace_map = view.trace_map(figure)
+    view.apply_visibility(figure, view.visibility(trace_map, models, lengths, show))
+    return figure, trace_map

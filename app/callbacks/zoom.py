@@ -1,0 +1,51 @@
+"""Zoom: re-aggregate the visible x-range from the raw data so zooming in shows real detail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, callback, no_update
+
+from stabgraph_core import StabgraphError
+
+from .. import charts, data, ids, view
+
+
+@callback(
+    Output(ids.GRAPH, "figure", allow_duplicate=True),
+    Input(ids.GRAPH, "relayoutData"),
+    State(ids.SOURCE_STORE, "data"),
+    State(ids.SMOOTHING, "value"),
+    State(ids.LOG_Y, "value"),
+    State(ids.X_AXIS, "value"),
+    State(ids.TRACE_MAP, "data"),
+    prevent_initial_call=True,
+)
+def refine_on_zoom(
+    relayout: dict | None,
+    source: dict | None,
+    smoothing: float | None,
+    scale: str | None,
+    x_axis: str | None,
+    trace_map: list[dict] | None,
+) -> Any:
+    """Patch every curve's points with ~2,000 points from inside the new x-range.
+
+    Autorange (double-click) puts the whole-range points back. Markers are left alone.
+    """
+    x_range = view.x_range_from_relayout(relayout)
+    if x_range is None or source is None or not trace_map:
+        return no_update
+    try:
+        loaded = data.load_source(source)
+        figure = charts.chart(
+            loaded,
+            smoothing or 0.0,
+            scale == "log",
+            x_axis or "steps",
+            None if x_range == view.RESET else x_range,
+        )
+    except StabgraphError:
+        return no_update
+    patch = view.refill_patch(figure, trace_map)
+    return no_update if patch is None else patch

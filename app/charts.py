@@ -1,0 +1,166 @@
+"""The chart as the browser gets it: the core figure builder at screen resolution, cached.
+
+Building the figure for 10 runs x 1M steps downsamples 10M points; doing that once per
+(source, smoothing, scale, x axis, x range) per process keeps the figure callback within a
+few tens of milliseconds. The cache holds plain figure dicts, and callers get shallow
+copies of the trace dicts so they can set ``visible`` without touching the cached one.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from stabgraph_core.figure import FigureOptions, build_figure
+
+from . import data, ids, view
+
+BROWSER_MAX_POINTS = 2000
+CACHE_FIGURES = 16
+_F32_MAX = float(np.finfo(np.float32).max)
+_CUSTOM_REF = re.compile(r"customdata\[(\d+)\]")
+
+
+def options_for(
+    loaded: data.Loaded,
+    *,
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    x_axis: str = "steps",
+    models: list | None = None,
+    lengths: list | None = None,
+    show: list | None = None,
+    x_range: tuple[float, float] | None = None,
+    max_points: int | None = BROWSER_MAX_POINTS,
+    title: str | None = None,
+) -> FigureOptions:
+    """FigureOptions for a view (None for models, lengths or show: all of them)."""
+    runs = loaded.runs
+    show = list(view.ROLE_SHOW.values()) if show is None else show
+    kwargs: dict[str, Any] = {
+        "models": tuple(runs.models if models is None else models),
+        "lengths": tuple(runs.lengths if lengths is None else lengths),
+        "smoothing": float(smoothing or 0.0),
+        "log_y": bool(log_y),
+        "x_axis": x_axis,
+        "show_divergence": ids.SHOW_DIVERGENCE in show,
+        "show_spikes": ids.SHOW_SPIKES in show,
+        "show_stable": ids.SHOW_STABLE in show,
+        "show_raw": ids.SHOW_RAW in show,
+        "max_points": max_points,
+        "x_range": x_range,
+    }
+    if title is not None:
+        kwargs["title"] = title
+    return FigureOptions(**kwargs)
+
+
+@lru_cache(maxsize=CACHE_FIGURES)
+def _chart(
+    loaded: data.Loaded,
+    smoothing: float,
+    log_y: bool,
+    x_axis: str,
+    x_range: tuple[float, float] | None,
+) -> dict[str, Any]:
+    options = options_for(loaded, smoothing=smoothing, log_y=log_y, x_axis=x_axis, x_range=x_range)
+    figure = build_figure(loaded.runs, options, detections=loaded.detections)
+    thin_markers(figure, BROWSER_MAX_POINTS)
+    lean_hover(figure, smoothing=smoothing, x_axis=x_axis)
+    compact_arrays(figure)
+    figure.update_layout(autosize=True, margin={"t": 24, "r": 12}, uirevision=loaded.choice.label)
+    out = figure.to_dict()
+    for key in ("width", "height", "title"):  # the page sizes the chart; the header names it
+        out["layout"].pop(key, None)
+    return out
+
+
+def compact_arrays(figure: Any) -> None:
+    """Send float arrays as float32: half the bytes, and a screen cannot tell.
+
+    (Integer arrays need nothing: Plotly already sends them in the smallest type that fits.)
+
+    Values beyond float32's range (an exploded loss of 1e300) are clipped to it rather than
+    becoming Inf; they are far off the chart either way. Exports never go through this.
+    """
+    for trace in figure.data:
+        for key in ("x", "y", "customdata"):
+            values = getattr(trace, key, None)
+            if not isinstance(values, np.ndarray) or values.size == 0:
+                continue
+            if values.dtype.kind == "f":
+                trace[key] = np.clip(values, -_F32_MAX, _F32_MAX).astype(np.float32)
+            elif values.dtype.kind in "iu" and _fits_int32(values):
+                trace[key] = values.astype(np.int32)
+
+
+def thin_markers(figure: Any, max_points: int) -> None:
+    """Keep at most ``max_points`` evenly spaced markers in a marker-only trace.
+
+    A run that is NaN/Inf for most of a million steps gets a rug marker per bad step; a
+    screen shows a few thousand of those as one solid band anyway, and sending them all
+    would cost tens of megabytes. The first and last marker always stay.
+    """
+    for trace in figure.data:
+        x = trace.x
+        if trace.mode != "markers" or not isinstance(x, np.ndarray) or x.size <= max_points:
+            continue
+        keep = np.unique(np.linspace(0, x.size - 1, max_points).round().astype(np.int64))
+        for key in ("x", "y", "customdata", "text"):
+            values = getattr(trace, key, None)
+            if isinstance(values, np.ndarray) and values.shape[:1] == x.shape:
+                trace[key] = values[keep]
+
+
+def lean_hover(figure: Any, *, smoothing: float, x_axis: str) -> None:
+    """Drop hover columns the trace already carries, rewriting the hover text to match.
+
+    Curves carry ``customdata = [step, raw loss, smoothed loss]`` per point; the smoothed
+    loss is the point's ``y``, the step its ``x`` on a steps axis, and without smoothing
+    the raw loss is ``y`` too. Sending only what ``x``/``y`` do not already hold takes the
+    default view's response from ~660 kB to ~220 kB. A template this does not recognise
+    is left exactly as built.
+    """
+    same_as = {0: "x" if x_axis == "steps" else None, 1: None if smoothing else "y", 2: "y"}
+    for trace in figure.data:
+        custom, template = trace.customdata, trace.hovertemplate
+        if not isinstance(custom, np.ndarray) or custom.ndim != 2 or custom.shape[1] != 3:
+            continue
+        if not isinstance(template, str) or custom.dtype.kind not in "iuf":
+            continue
+        if set(_CUSTOM_REF.findall(template)) - {"0", "1", "2"}:
+            continue
+        keep = [c for c in range(3) if same_as[c] is None]
+        text = template
+        for c in range(3):
+            target = same_as[c] or f"customdata[{keep.index(c)}]"
+            text = text.replace(f"%{{customdata[{c}]", f"%{{\0{target}")
+        text = text.replace("\0", "")
+        if "customdata" in text.replace("%{customdata[", "") or "\0" in text:
+            continue
+        trace.hovertemplate = text
+        trace.customdata = custom[:, keep] if keep else None
+
+
+def _fits_int32(values: np.ndarray) -> bool:
+    return bool(values.min() >= np.iinfo(np.int32).min and values.max() <= np.iinfo(np.int32).max)
+
+
+def chart(
+    loaded: data.Loaded,
+    smoothing: float,
+    log_y: bool,
+    x_axis: str,
+    x_range: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """Every run of the source drawn with these options; a copy safe to modify per trace."""
+    cached = _chart(loaded, float(smoothing or 0.0), bool(log_y), x_axis, x_range)
+    return {"data": [dict(t) for t in cached["data"]], "layout": cached["layout"]}
+
+
+def clear_cache() -> None:
+    """Forget every built chart (benchmarks and tests)."""
+    _chart.cache_clear()

@@ -1,0 +1,217 @@
+"""Turn the page's source choice into runs, load errors and detections, cached per process.
+
+The browser never sends a filesystem path. It sends a *choice*: ``simulated`` (with seed,
+steps and lengths) or the name of one folder among those :func:`list_folders` offered, which
+are the sub-folders of ``STABGRAPH_RESULTS_ROOT`` that hold run files. A name that is not one
+of them, contains ``..`` or a separator, is absolute, or is a symlink that leads out of the
+root is refused with a one-line error.
+
+Loading and detection are the expensive part (10 runs x 1M steps take seconds), so
+:func:`load_source` keeps the last few loaded sources in a per-process LRU cache. The key is
+the choice itself plus, for a folder, the size and mtime of every file in it: every gunicorn
+worker computes the same key, and an edited folder is read again. Parsed folders are also
+kept on disk for every worker (``app/run_cache.py``), so a new worker reads arrays instead of
+parsing logs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from stabgraph_core import RunSet, simulate
+from stabgraph_core.detect import Detection, detect_run
+from stabgraph_core.errors import InvalidArgumentError, NotFoundError, StabgraphError
+from stabgraph_core.simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
+
+from .config import load_settings
+
+SIMULATED = "simulated"
+MAX_SIM_STEPS = 2_000_000
+MAX_SIM_LENGTHS = 12
+CACHE_SOURCES = 2  # one large source is ~160 MB of arrays; keep the current and the previous
+_HIDDEN = (".", "_")
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """What the page asked for: simulated runs, or one listed folder by name."""
+
+    kind: str = SIMULATED
+    seed: int = DEFAULT_SEED
+    steps: int = DEFAULT_NUM_STEPS
+    lengths: tuple[int, ...] = DEFAULT_LENGTHS
+    folder: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe form kept in the page's source store."""
+        if self.kind == SIMULATED:
+            return {
+                "kind": SIMULATED,
+                "seed": self.seed,
+                "steps": self.steps,
+                "lengths": list(self.lengths),
+            }
+        return {"kind": "folder", "folder": self.folder}
+
+    @property
+    def label(self) -> str:
+        """Short human name: ``simulated (seed 42, 1,000 steps)`` or the folder name."""
+        if self.kind == SIMULATED:
+            return f"simulated (seed {self.seed}, {self.steps:,} steps)"
+        return str(self.folder)
+
+
+@dataclass(frozen=True, eq=False)
+class Loaded:
+    """Runs of one source with what the loader and the detector said about them.
+
+    Compared and hashed by identity: the same cached object stands for the same source,
+    which is what keys the chart cache.
+    """
+
+    choice: SourceChoice
+    runs: RunSet
+    errors: tuple[str, ...] = ()
+    detections: dict[str, Detection] = field(default_factory=dict)
+
+
+def parse_choice(raw: dict[str, Any] | None) -> SourceChoice:
+    """Check a choice coming from the page and give it a fixed, hashable form.
+
+    Raises:
+        InvalidArgumentError: a number is out of range or the kind is unknown.
+    """
+    raw = raw or {}
+    kind = raw.get("kind", SIMULATED)
+    if kind == "folder":
+        folder = raw.get("folder")
+        if not isinstance(folder, str) or not folder:
+            raise InvalidArgumentError("no results folder chosen")
+        return SourceChoice(kind="folder", folder=folder)
+    if kind != SIMULATED:
+        raise InvalidArgumentError(f"unknown source {kind!r}")
+    seed = _as_int(raw.get("seed", DEFAULT_SEED), "seed", 0, 2**32 - 1)
+    steps = _as_int(raw.get("steps", DEFAULT_NUM_STEPS), "steps", 1, MAX_SIM_STEPS)
+    lengths = raw.get("lengths") or DEFAULT_LENGTHS
+    if len(lengths) > MAX_SIM_LENGTHS:
+        raise InvalidArgumentError(f"at most {MAX_SIM_LENGTHS} sequence lengths")
+    lengths = tuple(sorted({_as_int(n, "sequence length", 1, 2**31) for n in lengths}))
+    return SourceChoice(seed=seed, steps=steps, lengths=lengths)
+
+
+def _as_int(value: Any, name: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise InvalidArgumentError(f"{name} must be between {low:,} and {high:,}, got {number:,}")
+    return number
+
+
+def results_root() -> Path:
+    """The configured results root (read per call so tests and the CLI flag can set it)."""
+    return load_settings().results_root
+
+
+def list_folders(root: Path | None = None) -> list[str]:
+    """Names of the sub-folders of ``root`` that hold at least one file, sorted.
+
+    Hidden folders and symlinks that leave the root are not offered.
+    """
+    root = (root or results_root()).resolve()
+    if not root.is_dir():
+        return []
+    names = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(_HIDDEN) or not entry.is_dir():
+            continue
+        if _inside(entry, root) and _holds_files(entry):
+            names.append(entry.name)
+    return names
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)
+
+
+def _holds_files(folder: Path) -> bool:
+    for _dirpath, _dirs, files in os.walk(folder):
+        if any(not f.startswith(".") for f in files):
+            return True
+    return False
+
+
+def resolve_folder(name: str, root: Path | None = None) -> Path:
+    """The path of the listed folder called ``name``.
+
+    Raises:
+        InvalidArgumentError: ``name`` is absolute, has a separator or ``..``, or leaves the root.
+        NotFoundError: no listed folder has that name.
+    """
+    root = (root or results_root()).resolve()
+    if Path(name).is_absolute() or "/" in name or "\\" in name or ".." in name:
+        raise InvalidArgumentError(f"results folder {name!r} is not a plain folder name")
+    path = root / name
+    if path.exists() and not _inside(path, root):
+        raise InvalidArgumentError(f"results folder {name!r} leads outside the results root")
+    if name not in list_folders(root):
+        raise NotFoundError(f"no results folder {name!r} under the results root")
+    return path.resolve()
+
+
+def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """(relative path, size, mtime_ns) of every file: changes whenever the folder does."""
+    out = []
+    for dirpath, _dirs, files in os.walk(folder):
+        for f in files:
+            st = os.stat(os.path.join(dirpath, f))
+            out.append(
+                (os.path.relpath(os.path.join(dirpath, f), folder), st.st_size, st.st_mtime_ns)
+            )
+    return tuple(sorted(out))
+
+
+def load_source(raw: dict[str, Any] | None) -> Loaded:
+    """Runs, load errors and detections for a source choice from the page (cached).
+
+    Raises:
+        StabgraphError: the choice is invalid, the folder is not listed, or nothing loads.
+    """
+    choice = parse_choice(raw)
+    if choice.kind == SIMULATED:
+        return _load_cached(choice, (), None)
+    root = results_root()
+    folder = resolve_folder(choice.folder or "", root)
+    return _load_cached(choice, _fingerprint(folder), str(root))
+
+
+@lru_cache(maxsize=CACHE_SOURCES)
+def _load_cached(choice: SourceChoice, _fingerprint: tuple, root: str | None) -> Loaded:
+    if choice.kind == SIMULATED:
+        runs = simulate(choice.lengths, choice.steps, choice.seed)
+        errors: tuple[str, ...] = ()
+    else:
+        from .run_cache import cached_load  # shared by every worker: one parse per change
+
+        result = cached_load(Path(root or ".") / (choice.folder or ""))
+        runs = RunSet(result.runs)
+        errors = tuple(_error_line(e, root) for e in result.errors)
+    detections = {run.run_id: detect_run(run) for run in runs}
+    return Loaded(choice, runs, errors, detections)
+
+
+def _error_line(error: StabgraphError, root: str | None) -> str:
+    relative = getattr(error, "relative_to", None)
+    if relative is not None and root is not None:
+        error = relative(root)
+    return str(error)
+
+
+def clear_cache() -> None:
+    """Forget every loaded source (tests; a long-lived worker never needs it)."""
+    _load_cached.cache_clear()

@@ -1,0 +1,44 @@
+"""Component ids, one spelling shared by the layout, the callbacks and the browser tests."""
+
+from __future__ import annotations
+
+# Page state
+URL = "url"
+SOURCE_STORE = "source-store"
+TRACE_MAP = "trace-map"
+
+# Source panel
+SOURCE = "source"
+SIM_PANEL = "sim-panel"
+SIM_SEED = "sim-seed"
+SIM_STEPS = "sim-steps"
+SIM_LENGTHS = "sim-lengths"
+SOURCE_STATUS = "source-status"
+LOAD_ERRORS = "load-errors"
+
+# View controls
+MODELS = "models"
+LENGTHS = "lengths"
+SMOOTHING = "smoothing"
+LOG_Y = "log-y"
+SHOW = "show"
+X_AXIS = "x-axis"
+
+# Chart and table
+GRAPH = "graph"
+TABLE = "table"
+
+# Downloads
+EXPORT_FORMAT = "export-format"
+EXPORT_DPI = "export-dpi"
+EXPORT_BUTTON = "export-button"
+EXPORT_PROGRESS = "export-progress"
+EXPORT_STATUS = "export-status"
+DOWNLOAD = "download"
+COPY_LINK = "copy-link"
+
+# Values of the SHOW checklist
+SHOW_DIVERGENCE = "divergence"
+SHOW_SPIKES = "spikes"
+SHOW_STABLE = "stable"
+SHOW_RAW = "raw"

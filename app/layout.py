@@ -1,0 +1,327 @@
+"""The page: a column of controls on the left, the chart large on the right, the table below.
+
+``serve_layout`` is called per page load, so folders added under the results root appear on
+reload. Control values here are the defaults; ``callbacks/url.py`` then applies the query
+string. Styling lives in ``assets/stabgraph.css``; components carry class names only.
+"""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+from dash import dcc, html
+
+from stabgraph_core import length_label
+
+from . import data, ids, state
+
+EXPORT_FORMATS = [
+    {"label": "PDF", "value": "pdf"},
+    {"label": "SVG", "value": "svg"},
+    {"label": "EPS", "value": "eps"},
+    {"label": "PNG", "value": "png"},
+    {"label": "HTML", "value": "html"},
+    {"label": "Summary JSON", "value": "json"},
+    {"label": "Data CSV", "value": "csv"},
+]
+DPI_CHOICES = [150, 300, 600]
+SIM_LENGTH_CHOICES = [1 << p for p in range(10, 21)]  # 1k ... 1M
+
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"format": "png", "filename": "stabgraph", "scale": 2},
+}
+
+TABLE_COLUMNS = [
+    {"field": "run", "headerName": "Run", "pinned": "left", "minWidth": 170},
+    {"field": "final", "headerName": "Final", "type": "numericColumn"},
+    {"field": "min", "headerName": "Min", "type": "numericColumn"},
+    {"field": "mean", "headerName": "Mean", "type": "numericColumn"},
+    {"field": "nan", "headerName": "NaN", "type": "numericColumn", "maxWidth": 90},
+    {"field": "inf", "headerName": "Inf", "type": "numericColumn", "maxWidth": 90},
+    {
+        "field": "declared",
+        "headerName": "Declared",
+        "headerTooltip": "Divergence as the source states it",
+    },
+    {
+        "field": "detected",
+        "headerName": "Detected",
+        "headerTooltip": "Divergence found in the raw loss",
+    },
+    {"field": "spikes", "headerName": "Spikes", "type": "numericColumn", "maxWidth": 100},
+]
+
+
+def _section(title: str, *children: object, class_name: str = "") -> html.Section:
+    return html.Section(
+        [html.H2(title, className="panel-title"), *children],
+        className=f"panel {class_name}".strip(),
+    )
+
+
+def _field(label: str, control: object, hint: str | None = None) -> html.Div:
+    parts: list[object] = [html.Label(label, className="field-label"), control]
+    if hint:
+        parts.append(html.Div(hint, className="field-hint"))
+    return html.Div(parts, className="field")
+
+
+def source_options() -> list[dict[str, str]]:
+    """Simulated runs first, then every results folder the server lists."""
+    options = [{"label": "Simulated runs", "value": state.SIMULATED_VALUE}]
+    options += [{"label": name, "value": state.folder_value(name)} for name in data.list_folders()]
+    return options
+
+
+def _source_panel() -> html.Section:
+    d = state.DEFAULTS
+    sim = html.Div(
+        [
+            html.Div(
+                [
+                    _field(
+                        "Seed",
+                        dcc.Input(
+                            id=ids.SIM_SEED,
+                            type="number",
+                            value=d["seed"],
+                            min=0,
+                            step=1,
+                            debounce=True,
+                            className="input",
+                        ),
+                    ),
+                    _field(
+                        "Steps",
+                        dcc.Input(
+                            id=ids.SIM_STEPS,
+                            type="number",
+                            value=d["steps"],
+                            min=1,
+                            max=data.MAX_SIM_STEPS,
+                            step=1,
+                            debounce=True,
+                            className="input",
+                        ),
+                    ),
+                ],
+                className="field-row seed-steps",
+            ),
+            _field(
+                "Simulated lengths",
+                dcc.Dropdown(
+                    id=ids.SIM_LENGTHS,
+                    options=[{"label": length_label(n), "value": n} for n in SIM_LENGTH_CHOICES],
+                    value=d["sim_lengths"],
+                    multi=True,
+                    clearable=False,
+                ),
+            ),
+        ],
+        id=ids.SIM_PANEL,
+        className="sim-panel",
+    )
+    return _section(
+        "Data",
+        _field(
+            "Source",
+            dcc.Dropdown(
+                id=ids.SOURCE,
+                options=source_options(),
+                value=d["source"],
+                clearable=False,
+                searchable=True,
+            ),
+        ),
+        sim,
+        html.Div(id=ids.SOURCE_STATUS, className="source-status", role="status"),
+        html.Ul(id=ids.LOAD_ERRORS, className="load-errors", role="alert"),
+    )
+
+
+def _runs_panel() -> html.Section:
+    return _section(
+        "Runs",
+        _field(
+            "Models",
+            dcc.Checklist(
+                id=ids.MODELS, options=[], value=None, className="checklist", inline=True
+            ),
+        ),
+        _field(
+            "Sequence lengths",
+            dcc.Checklist(
+                id=ids.LENGTHS, options=[], value=None, className="checklist", inline=True
+            ),
+        ),
+    )
+
+
+def _display_panel() -> html.Section:
+    d = state.DEFAULTS
+    return _section(
+        "Display",
+        _field(
+            "Smoothing",
+            dcc.Slider(
+                id=ids.SMOOTHING,
+                min=0,
+                max=0.99,
+                step=0.01,
+                value=d["smoothing"],
+                marks={0: "0", 0.6: "0.6", 0.9: "0.9", 0.99: ".99"},
+                tooltip={"placement": "bottom"},
+                updatemode="mouseup",
+            ),
+            hint="Exponential moving average, debiased; raw loss stays faint behind.",
+        ),
+        _field(
+            "Loss axis",
+            dcc.RadioItems(
+                id=ids.LOG_Y,
+                value=d["scale"],
+                inline=True,
+                className="radio",
+                options=[{"label": "Linear", "value": "linear"}, {"label": "Log", "value": "log"}],
+            ),
+        ),
+        _field(
+            "X axis",
+            dcc.RadioItems(
+                id=ids.X_AXIS,
+                value=d["x_axis"],
+                inline=True,
+                className="radio",
+                options=[
+                    {"label": "Steps", "value": "steps"},
+                    {"label": "Tokens seen", "value": "tokens"},
+                ],
+            ),
+        ),
+        _field(
+            "Mark",
+            dcc.Checklist(
+                id=ids.SHOW,
+                value=d["show"],
+                className="checklist stacked",
+                options=[
+                    {"label": "Divergence onsets", "value": ids.SHOW_DIVERGENCE},
+                    {"label": "Loss spikes", "value": ids.SHOW_SPIKES},
+                    {"label": "Stable regions", "value": ids.SHOW_STABLE},
+                    {"label": "Raw loss behind smoothing", "value": ids.SHOW_RAW},
+                ],
+            ),
+        ),
+    )
+
+
+def _export_panel() -> html.Section:
+    return _section(
+        "Download",
+        html.Div(
+            [
+                dcc.Dropdown(
+                    id=ids.EXPORT_FORMAT,
+                    options=EXPORT_FORMATS,
+                    value="pdf",
+                    clearable=False,
+                    className="export-format",
+                ),
+                dcc.Dropdown(
+                    id=ids.EXPORT_DPI,
+                    value=300,
+                    clearable=False,
+                    className="export-dpi",
+                    options=[{"label": f"{n} dpi", "value": n} for n in DPI_CHOICES],
+                ),
+            ],
+            className="field-row",
+        ),
+        html.Div(
+            [
+                html.Button("Download", id=ids.EXPORT_BUTTON, className="button primary"),
+                dcc.Clipboard(
+                    id=ids.COPY_LINK,
+                    title="Copy a link to this view",
+                    className="button copy-link",
+                    content="",
+                ),
+            ],
+            className="button-row",
+        ),
+        html.Progress(id=ids.EXPORT_PROGRESS, className="export-progress", hidden=True),
+        html.Div(id=ids.EXPORT_STATUS, className="export-status", role="status"),
+        html.Div(
+            "The figure as shown (vector PDF/SVG/EPS, PNG at the chosen dpi, interactive "
+            "HTML), the summary with detection, or the ticked runs' raw points.",
+            className="field-hint",
+        ),
+    )
+
+
+def serve_layout() -> html.Div:
+    """The whole page (a function, so the folder list is fresh on every load)."""
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.SOURCE_STORE),
+            dcc.Store(id=ids.TRACE_MAP),
+            dcc.Download(id=ids.DOWNLOAD),
+            html.Header(
+                [
+                    html.H1("stabgraph", className="brand"),
+                    html.Span("Training stability across sequence lengths", className="tagline"),
+                ],
+                className="app-header",
+            ),
+            html.Div(
+                [
+                    html.Aside(
+                        [_source_panel(), _runs_panel(), _display_panel(), _export_panel()],
+                        className="sidebar",
+                    ),
+                    html.Main(
+                        [
+                            html.Div(
+                                dcc.Graph(id=ids.GRAPH, config=GRAPH_CONFIG, className="chart"),
+                                className="card chart-card",
+                            ),
+                            html.Div(
+                                [
+                                    html.H2("Runs", className="panel-title"),
+                                    dag.AgGrid(
+                                        id=ids.TABLE,
+                                        columnDefs=TABLE_COLUMNS,
+                                        rowData=[],
+                                        getRowId="params.data.run_id",
+                                        defaultColDef={
+                                            "sortable": True,
+                                            "resizable": True,
+                                            "flex": 1,
+                                            "minWidth": 90,
+                                        },
+                                        dashGridOptions={
+                                            "rowSelection": {
+                                                "mode": "singleRow",
+                                                "checkboxes": False,
+                                                "enableClickSelection": True,
+                                            },
+                                            "domLayout": "autoHeight",
+                                            "animateRows": False,
+                                        },
+                                        className="ag-theme-quartz runs-table",
+                                    ),
+                                ],
+                                className="card table-card",
+                            ),
+                        ],
+                        className="main",
+                    ),
+                ],
+                className="app-body",
+            ),
+        ],
+        className="app-shell",
+    )

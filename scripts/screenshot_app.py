@@ -1,0 +1,105 @@
+"""Screenshot the dashboard in headless Chromium (for the README and for looking at it).
+
+Usage::
+
+    python scripts/screenshot_app.py    # starts the app, writes docs/app_screenshot.png
+    python scripts/screenshot_app.py --url http://127.0.0.1:8050 --size 1920x1080 --out wide.png
+
+Without ``--url`` the app is started on a free loopback port for the duration of the shot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+DRAWN_JS = (
+    "() => { const g = document.querySelector('#graph .js-plotly-plot');"
+    " return !!(g && g.data && g.data.length && g.querySelector('.scatterlayer .trace'))"
+    " && document.querySelectorAll('.runs-table .ag-row').length > 0; }"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app() -> tuple[subprocess.Popen, str]:
+    """``python -m app`` on a free port; returns the process and its URL once it answers."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=2)
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the app did not start within 60 s")
+
+
+def shoot(url: str, out: Path, width: int, height: int, full_page: bool) -> None:
+    """Open ``url`` at width x height, wait for the chart and table, save a PNG."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(url)
+        page.wait_for_function(DRAWN_JS, timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), full_page=full_page)
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running app (default: start one)")
+    parser.add_argument("--path", default="/", help="page path and query, e.g. /?scale=log")
+    parser.add_argument("--size", default="1366x768", help="viewport WIDTHxHEIGHT")
+    parser.add_argument("--full_page", action="store_true", help="the whole page, not the viewport")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "app_screenshot.png")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    proc = None
+    url = args.url
+    if url is None:
+        proc, url = start_app()
+    try:
+        shoot(url.rstrip("/") + args.path, args.out, width, height, args.full_page)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()
