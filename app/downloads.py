@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -86,13 +85,7 @@ def render(loaded: data.Loaded, choice: ViewChoice, fmt: str, dpi: int = 300) ->
 
 def summary_json(loaded: data.Loaded, runs: list) -> bytes:
     """The CLI's summary JSON for these runs, with each run's detection added."""
-
-    def annotate(run: Any, entry: dict[str, Any]) -> None:
-        found = loaded.detections.get(run.run_id)
-        if found is not None:
-            entry["detection"] = found.to_dict()
-
-    return to_json(summarize(runs, annotate=annotate))
+    return to_json(summarize(runs, detections=loaded.detections))
 
 
 def points_csv(runs: list) -> bytes:

@@ -93,15 +93,13 @@ class _FiniteAnalysis:
         self._judged = np.empty(n, dtype=np.int64)  # where each point's baseline was set
         departs = np.empty(n, dtype=bool)
         running, last_set = np.inf, 0  # carried from chunk to chunk
-        work = _Scratch(min(n, _CHUNK), w)
+        ramp = np.arange(min(n, _CHUNK), dtype=np.int64)
         for a in range(0, n, _CHUNK):
             b = min(n, a + _CHUNK)
-            size = b - a
-            trailing = self._trailing(a, b, work)
+            trailing = self._smoothed(a, b, level=False)[1]
             blocks = slice(min(a // window, noise.size - 1), min((b - 1) // window + 1, noise.size))
             if quiet_block[blocks].all():
-                low = work.low[:size]
-                np.copyto(low, trailing)
+                low = trailing.copy()
             else:
                 calm_level = _spread(noise, a, b, window) <= (0.01 * config.return_noise) * np.abs(
                     trailing
@@ -114,21 +112,16 @@ class _FiniteAnalysis:
             baseline[0] = running
             baseline[1:] = low[:-1]
             # where each point's baseline was set: the last point that set a new minimum
-            upto = work.upto[:size]
-            np.add(work.ramp[:size], a, out=upto)
-            # 0 (no later than any earlier setter) where the point set no new minimum
-            upto *= np.equal(trailing, low, out=work.flag[:size])
+            upto = ramp[: b - a] + a
+            upto *= trailing == low  # 0 (no later than any earlier setter) where not set
             upto[0] = max(int(upto[0]), last_set)
             np.maximum.accumulate(upto, out=upto)
             judged = self._judged[a:b]
             judged[0] = last_set
             judged[1:] = upto[:-1]
             running, last_set = float(low[-1]), int(upto[-1])
-            block = np.floor_divide(judged, window, out=work.block[:size])
-            np.minimum(block, self._wide.size - 1, out=block)
-            enter = self._with_prefix(judged, np.take(self._wide, block, out=work.enter[:size]))
-            enter *= config.sigmas
-            scale = np.abs(baseline, out=work.scale[:size])
+            enter = self._sigma(judged)[0] * config.sigmas
+            scale = np.abs(baseline)
             if a == 0:
                 scale[0] = 0.0
             scale *= config.ratio - 1
@@ -210,30 +203,6 @@ class _FiniteAnalysis:
             config.return_sigmas * float(blocks.max()), (config.return_ratio - 1) * scale
         )
         return bool((self.x[c:d] <= bound).any())
-
-    def _trailing(self, a: int, b: int, work: _Scratch) -> np.ndarray:
-        """Trailing means of the 3-point medians for [a, b), in ``work``'s buffers.
-
-        The same numbers as :meth:`_smoothed`; reusing buffers spares the page faults
-        that fresh chunk-sized arrays cost on every chunk.
-        """
-        w = self.smooth_window
-        if a < w:  # windows cut short by the start of the run
-            return self._smoothed(a, b, level=False)[1]
-        s0, s1 = a - w - 1 if a > w else 0, min(self.x.size, b + 1)
-        median3 = _median3(self.x[s0:s1], work.median3[: s1 - s0], work.high)
-        if self._bounds is not None:
-            np.clip(median3, *self._bounds, out=median3)
-        sums = work.sums[: s1 - s0 + 1]
-        sums[0] = 0.0
-        np.cumsum(median3, out=sums[1:])
-        trailing = np.subtract(
-            sums[a + 1 - s0 : b + 1 - s0],
-            sums[a + 1 - w - s0 : b + 1 - w - s0],
-            out=work.trailing[: b - a],
-        )
-        trailing /= w
-        return trailing
 
     def _sigma(self, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Noise width (with the first points' own earlier noise) and block width."""
@@ -417,38 +386,18 @@ def _kink(y: np.ndarray, offset: int, fallback: int) -> int:
     return offset + int(kinks[np.argmin(sse)])
 
 
-def _median3(
-    x: np.ndarray, out: np.ndarray | None = None, high: np.ndarray | None = None
-) -> np.ndarray:
-    """3-point running median (the ends kept as they are), into ``out`` when given."""
-    out = np.empty_like(x) if out is None else out
+def _median3(x: np.ndarray) -> np.ndarray:
+    """3-point running median (the ends kept as they are)."""
+    out = np.empty_like(x)
     out[0], out[-1] = x[0], x[-1]
     if x.size >= 3:
         a, b, c = x[:-2], x[1:-1], x[2:]
         middle = out[1:-1]
         np.minimum(a, b, out=middle)
-        high = np.maximum(a, b, out=None if high is None else high[: x.size - 2])
+        high = np.maximum(a, b)
         np.minimum(high, c, out=high)
         np.maximum(middle, high, out=middle)
     return out
-
-
-class _Scratch:
-    """Buffers reused from chunk to chunk by the first pass over the finite values."""
-
-    def __init__(self, size: int, smooth_window: int) -> None:
-        around = size + smooth_window + 2  # a chunk with the points its windows reach back to
-        self.median3 = np.empty(around)
-        self.high = np.empty(around)
-        self.sums = np.empty(around + 1)
-        self.trailing = np.empty(size)
-        self.low = np.empty(size)
-        self.enter = np.empty(size)
-        self.scale = np.empty(size)
-        self.ramp = np.arange(size, dtype=np.int64)
-        self.upto = np.empty(size, dtype=np.int64)
-        self.block = np.empty(size, dtype=np.int64)
-        self.flag = np.empty(size, dtype=bool)
 
 
 def _clip_bounds(y: np.ndarray) -> tuple[float, float] | None:
@@ -608,9 +557,7 @@ def _count_outliers(y: np.ndarray, start: int, stop: int, window: int, sigmas: f
 class _NonFinite:
     """Stretches of NaN/Inf in the full series, each either recovered (a spike) or not."""
 
-    def __init__(self, loss: np.ndarray, finite: np.ndarray, config: DetectorConfig) -> None:
-        n = loss.size
-        bad = np.flatnonzero(~finite)
+    def __init__(self, n: int, bad: np.ndarray, config: DetectorConfig) -> None:
         breaks = np.flatnonzero(np.diff(bad) != 1)
         self.starts = bad[np.concatenate(([0], breaks + 1))]
         self.ends = bad[np.concatenate((breaks, [bad.size - 1]))] + 1
@@ -633,12 +580,12 @@ def analyse(steps: np.ndarray, loss: np.ndarray, config: DetectorConfig) -> dict
     Spikes come back as ``(start, peak, end)`` step triples.
     """
     finite = np.isfinite(loss)
-    all_finite = bool(finite.all())
-    where = _Positions(np.flatnonzero(~finite) if not all_finite else np.zeros(0, int), loss.size)
-    x = loss if all_finite else loss[finite]
+    bad = np.flatnonzero(~finite)
+    where = _Positions(bad, loss.size)
+    x = loss[finite] if bad.size else loss
     with np.errstate(over="ignore", invalid="ignore"):  # absurd losses overflow squares
         analysis = _FiniteAnalysis(x, config)
-        nonfinite = None if all_finite else _NonFinite(loss, finite, config)
+        nonfinite = _NonFinite(loss.size, bad, config) if bad.size else None
         return _assemble(steps, loss, where, analysis, nonfinite, config)
 
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .detect import DEFAULT_CONFIG, DetectorConfig, describe, detect_run, summary_annotator
+from .detect import DEFAULT_CONFIG, Detection, DetectorConfig, describe, detect_run
 from .errors import StabgraphError
 from .model import RunSet, length_label, model_display_name
 from .simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED, simulate
-from .summary import DEFAULT_BASELINE, DEFAULT_CANDIDATE, run_key, summarize, write_summary
+from .summary import DEFAULT_BASELINE, DEFAULT_CANDIDATE, summarize, write_summary
 
 FORMATS = ("pdf", "svg", "png", "eps", "html", "all")
 
@@ -147,6 +147,18 @@ _DETECT_FLAGS = (
         "an excursion not back within this many points is a divergence",
     ),
     (
+        "--detect-sustained-points",
+        "min_sustained_points",
+        int,
+        "an excursion open when the log ends is a divergence once it lasted this many points",
+    ),
+    (
+        "--detect-recovering-fraction",
+        "recovering_fraction",
+        float,
+        "... unless shorter and already this fraction of the way back from its peak",
+    ),
+    (
         "--detect-nonfinite-window",
         "nonfinite_window",
         int,
@@ -209,29 +221,32 @@ def _load(args: argparse.Namespace) -> RunSet:
 
 
 def format_table(summary: dict, baseline: str, candidate: str) -> str:
-    """The summary table printed to the terminal."""
-    rule = "=" * 78
-    lines = [rule, "STABILITY SUMMARY", rule]
-    lines.append(
-        f"{'Model':<12}{'Length':>8}{'Final':>12}{'Min':>12}{'NaN':>6}{'Inf':>6}  "
-        f"{'Diverged':<16}Detected"
-    )
+    """The summary table printed to the terminal (long run names are shortened)."""
+    rows = []
     for model, entries in summary.items():
         if model == "comparison":
             continue
         for key, e in entries.items():
-            length = key.split(" ", 1)
-            label = length_label(int(length[0])) if length[0].isdigit() else length[0]
-            if len(length) > 1:
-                label = f"{label} {length[1]}"
+            head, _, rest = key.partition(" ")
+            label = length_label(int(head)) if head.isdigit() else "-"
+            name = model_display_name(model) + (f" {rest}" if rest else "")
             div = f"yes (step {e['divergence_step']})" if e["diverged"] else "no"
             found = e.get("detection")
-            detected = _detected_label(found) if found is not None else ""
-            lines.append(
-                f"{model_display_name(model):<12}{label:>8}{e['final_loss']:>12.4g}"
-                f"{e['min_loss']:>12.4g}{e['num_nan']:>6}{e['num_inf']:>6}  "
-                f"{div:<16}{detected}".rstrip()
+            rows.append(
+                (_shorten(name, 36), label, e, div, _detected_label(found) if found else "")
             )
+    width = max([len("Model")] + [len(r[0]) for r in rows])
+    rule = "=" * max(78, width + 70)
+    lines = [rule, "STABILITY SUMMARY", rule]
+    lines.append(
+        f"{'Model':<{width}}{'Length':>8}{'Final':>12}{'Min':>12}{'NaN':>6}{'Inf':>6}  "
+        f"{'Diverged':<18}Detected"
+    )
+    for name, label, e, div, detected in rows:
+        lines.append(
+            f"{name:<{width}}{label:>8}{e['final_loss']:>12.4g}{e['min_loss']:>12.4g}"
+            f"{e['num_nan']:>6}{e['num_inf']:>6}  {div:<18}{detected}".rstrip()
+        )
     if summary.get("comparison"):
         lines += [
             rule,
@@ -251,6 +266,10 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
     return "\n".join(lines)
 
 
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _detected_label(found: dict) -> str:
     """``diverged @ 602`` / ``2 spikes`` / ``stable`` from a summary ``detection`` block."""
     if found["diverged"]:
@@ -259,7 +278,9 @@ def _detected_label(found: dict) -> str:
     return f"{n} spike{'s' if n > 1 else ''}" if n else "stable"
 
 
-def _write_figure(runs: RunSet, args: argparse.Namespace, detector: DetectorConfig) -> list[Path]:
+def _write_figure(
+    runs: RunSet, args: argparse.Namespace, found: dict[str, Detection]
+) -> list[Path]:
     """``{output}.{format}`` and, as the reference did, always ``{output}.png``."""
     from .export import export_figures
     from .figure import FigureOptions, build_figure
@@ -267,7 +288,6 @@ def _write_figure(runs: RunSet, args: argparse.Namespace, detector: DetectorConf
     options = FigureOptions(
         title=args.title, log_y=args.log_y, smoothing=args.smoothing, x_axis=args.x_axis
     )
-    found = {r.run_id: detect_run(r, detector) for r in runs}  # the summary's settings
     formats = [args.format] if args.format == "png" else [args.format, "png"]
     fig = build_figure(runs, options, detections=found)
     return export_figures(fig, args.output, formats, dpi=args.dpi)
@@ -285,17 +305,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         start_renderer()  # Chromium starts in the background while runs load
         runs = _load(args)
+        found = {r.run_id: detect_run(r, detector) for r in runs}
         summary = summarize(
-            runs,
-            baseline=args.baseline,
-            candidate=args.candidate,
-            annotate=summary_annotator(detector),
+            runs, baseline=args.baseline, candidate=args.candidate, detections=found
         )
         print(format_table(summary, args.baseline, args.candidate))
         if args.save_summary:
             path = write_summary(summary, f"{args.output}.json")
             print(f"summary written to {path}")
-        for path in _write_figure(runs, args, detector):
+        for path in _write_figure(runs, args, found):
             print(f"figure written to {path}")
     except StabgraphError as err:
         print(f"stabgraph: error: {err}", file=sys.stderr)

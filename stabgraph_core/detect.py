@@ -82,7 +82,6 @@ non-finite stretches, never over points.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -303,25 +302,6 @@ def detect_run(run: Run, config: DetectorConfig = DEFAULT_CONFIG) -> Detection:
     return detect(run.steps, run.loss, config)
 
 
-def summary_annotator(
-    config: DetectorConfig = DEFAULT_CONFIG,
-) -> Callable[[Run, dict[str, Any]], None]:
-    """A ``summarize(annotate=...)`` callback adding each run's ``detection`` block.
-
-    Where the source declares nothing (``run.diverged is None``), ``diverged`` and
-    ``divergence_step`` are filled from the detection; declared values are kept.
-    """
-
-    def annotate(run: Run, entry: dict[str, Any]) -> None:
-        found = detect_run(run, config)
-        entry["detection"] = found.to_dict()
-        if run.diverged is None:
-            entry["diverged"] = found.diverged
-            entry["divergence_step"] = found.divergence_step
-
-    return annotate
-
-
 def describe(found: Detection) -> str:
     """A short label for tables: ``diverged @ 600``, ``2 spikes``, ``stable``."""
     if found.diverged:
@@ -340,5 +320,4 @@ __all__ = [
     "describe",
     "detect",
     "detect_run",
-    "summary_annotator",
 ]

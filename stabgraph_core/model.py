@@ -93,7 +93,8 @@ class Run:
             arr = np.asarray(values, dtype=np.float64)
             if arr.shape != steps.shape:
                 raise InvalidArgumentError(
-                    f"run {self.model!r}: series {name!r} has {arr.size} values for {steps.size} steps"
+                    f"run {self.model!r}: series {name!r} has {arr.size} values "
+                    f"for {steps.size} steps"
                 )
             extra[name] = arr
         object.__setattr__(self, "steps", steps)
@@ -112,7 +113,9 @@ class Run:
             and np.array_equal(self.steps, other.steps)
             and np.array_equal(self.loss, other.loss, equal_nan=True)
             and self.extra.keys() == other.extra.keys()
-            and all(np.array_equal(v, other.extra[k], equal_nan=True) for k, v in self.extra.items())
+            and all(
+                np.array_equal(v, other.extra[k], equal_nan=True) for k, v in self.extra.items()
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]

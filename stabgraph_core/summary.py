@@ -6,19 +6,26 @@ Per run: ``final_loss`` (last finite value), ``min_loss``, ``mean_loss``, ``std_
 as the old script did. ``comparison`` holds, for every length both compared models have,
 ``improvement = baseline_final - candidate_final`` and its percentage of the baseline's
 final loss (baseline ``mamba``, candidate ``resnetbk`` by default: the old script's sign).
+
+Given detection results, each entry gains a ``detection`` block, and ``diverged`` /
+``divergence_step`` keep the old meaning: what the source declared where it declares
+it (the simulator does), else what was detected.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from .model import Run
+
+if TYPE_CHECKING:
+    from .detect import Detection
 
 DEFAULT_BASELINE = "mamba"
 DEFAULT_CANDIDATE = "resnetbk"
@@ -57,7 +64,7 @@ def summarize(
     *,
     baseline: str = DEFAULT_BASELINE,
     candidate: str = DEFAULT_CANDIDATE,
-    annotate: Callable[[Run, dict[str, Any]], None] | None = None,
+    detections: Mapping[str, Detection] | None = None,
 ) -> dict[str, Any]:
     """The summary dict for ``runs`` (see the module docstring).
 
@@ -65,15 +72,20 @@ def summarize(
         runs: the runs to summarise; models appear in first-seen order.
         baseline: the model compared against (``mamba_final`` in the old schema).
         candidate: the model compared (``resnetbk_final``).
-        annotate: called with each run and its entry, to add fields (detection).
+        detections: detection results by ``Run.run_id``; runs without one get no
+            ``detection`` block and keep only what their source declared.
     """
     out: dict[str, Any] = {}
     for run in runs:
         entry = run_stats(run)
         if entry is None:
             continue
-        if annotate is not None:
-            annotate(run, entry)
+        found = detections.get(run.run_id) if detections else None
+        if found is not None:
+            entry["detection"] = found.to_dict()
+            if run.diverged is None:
+                entry["diverged"] = found.diverged
+                entry["divergence_step"] = found.divergence_step
         out.setdefault(run.model, {})[run_key(run)] = entry
     base, cand = out.get(baseline, {}), out.get(candidate, {})
     comparison: dict[str, Any] = {}

@@ -17,7 +17,6 @@ from stabgraph_core.detect import (
     describe,
     detect,
     detect_run,
-    summary_annotator,
 )
 from stabgraph_core.errors import InvalidArgumentError
 from stabgraph_core.model import Run
@@ -285,16 +284,16 @@ def test_detection_to_dict_is_strict_json() -> None:
     assert describe(found) == "diverged @ 5"
 
 
-def test_summary_annotator_fills_undeclared_divergence_and_keeps_declared() -> None:
+def test_summary_fills_undeclared_divergence_from_detection_and_keeps_declared() -> None:
     steps, loss = decaying()
     loss[300:] = np.nan
     undeclared = Run("gpt", 1024, steps, loss)
     declared = Run("mamba", 1024, steps, loss, diverged=False)
-    summary = summarize([undeclared, declared], annotate=summary_annotator())
-    got = summary["gpt"]["1024"]
+    found = {r.run_id: detect_run(r) for r in (undeclared, declared)}
+    summary = summarize([undeclared, declared], detections=found)
+    got, kept = summary["gpt"]["1024"], summary["mamba"]["1024"]
     assert got["diverged"] is True and got["divergence_step"] == 300
     assert got["detection"]["divergence_step"] == 300
-    kept = summary["mamba"]["1024"]
     assert kept["diverged"] is False and kept["divergence_step"] is None
     assert kept["detection"]["diverged"] is True
     json.loads(to_json(summary))  # strict: no NaN literals anywhere

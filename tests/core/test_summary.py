@@ -58,9 +58,7 @@ def test_comparison_sign_convention_and_other_models():
 
 
 def test_baseline_and_candidate_are_configurable():
-    s = summarize(
-        [run("a", 8, [2.0]), run("b", 8, [1.0])], baseline="a", candidate="b"
-    )
+    s = summarize([run("a", 8, [2.0]), run("b", 8, [1.0])], baseline="a", candidate="b")
     assert s["comparison"]["8"]["improvement"] == 1.0
     assert s["comparison"]["8"]["a_final"] == 2.0
 
@@ -79,3 +77,19 @@ def test_json_is_strict(tmp_path):
     assert parsed["mamba"]["8192"]["extra"] == [None, None, 1.5]
     path = write_summary(s, tmp_path / "new" / "dir" / "summary.json")
     assert json.loads(path.read_text())["mamba"]["8192"]["final_loss"] == 2.0
+
+
+def test_detection_fills_only_what_the_source_does_not_declare():
+    from stabgraph_core.detect import Detection
+
+    undeclared = run("gpt2", 1024, [3.0, 2.0, 9.0])
+    declared = run("mamba", 32768, [3.0, 2.0, 9.0], diverged=True, divergence_step=1)
+    found = Detection(True, 2, "loss 9 at step 2 is 4.5x its running minimum 2")
+    s = summarize(
+        [undeclared, declared],
+        detections={undeclared.run_id: found, declared.run_id: found},
+    )
+    assert (s["gpt2"]["1024"]["diverged"], s["gpt2"]["1024"]["divergence_step"]) == (True, 2)
+    assert s["mamba"]["32768"]["divergence_step"] == 1  # declared wins
+    assert s["mamba"]["32768"]["detection"]["divergence_step"] == 2  # detection kept apart
+    assert summarize([undeclared])["gpt2"]["1024"]["diverged"] is False  # nothing detected
