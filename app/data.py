@@ -11,7 +11,10 @@ Loading and detection are the expensive part (10 runs x 1M steps take seconds), 
 the choice itself plus, for a folder, the size and mtime of every file in it: every gunicorn
 worker computes the same key, and an edited folder is read again. Parsed folders are also
 kept on disk for every worker (``app/run_cache.py``), so a new worker reads arrays instead of
-parsing logs.
+parsing logs. The page's source callback runs :func:`load_source` as a background job (on a
+thread of a web worker, or on a Celery worker); that job fills the on-disk cache, and the
+chart and table callbacks that follow call :func:`load_source` again in their own process,
+where it reads the arrays back and re-runs detection, never the parse.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ SIM_STEPS = "sim-steps"
 SIM_LENGTHS = "sim-lengths"
 SOURCE_STATUS = "source-status"
 LOAD_ERRORS = "load-errors"
+SOURCE_LOADING = "source-loading"
+SOURCE_LOADING_LABEL = "source-loading-label"
 
 # View controls
 MODELS = "models"

@@ -136,6 +136,13 @@ def _source_panel() -> html.Section:
             ),
         ),
         sim,
+        html.Div(
+            [html.Span(className="spinner"), html.Span(id=ids.SOURCE_LOADING_LABEL)],
+            id=ids.SOURCE_LOADING,
+            className="source-loading",
+            role="status",
+            hidden=True,
+        ),
         html.Div(id=ids.SOURCE_STATUS, className="source-status", role="status"),
         html.Ul(id=ids.LOAD_ERRORS, className="load-errors", role="alert"),
     )

@@ -1,4 +1,11 @@
-"""Source: load the chosen runs, list their models and lengths, show what failed to load."""
+"""Source: load the chosen runs, list their models and lengths, show what failed to load.
+
+Loading runs as a Dash background callback (``app/background.py`` picks the manager), so a
+large folder is parsed off the request thread while the page shows "Loading <folder>…".
+The job sends back only the choice and a few labels; the runs stay on the server, in the
+shared on-disk run cache and the per-process cache of ``app/data.py``, where the chart and
+table callbacks find them.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,13 @@ from typing import Any
 from dash import Input, Output, State, callback, html
 
 from stabgraph_core import StabgraphError, length_label, model_display_name
+from stabgraph_core.errors import InvalidArgumentError
 
 from .. import data, ids, state
+
+# How often the page asks whether a load has finished: short, because most loads take
+# well under a second and the chart waits for the answer.
+POLL_MS = 200
 
 
 def keep_selection(selected: list | None, available: list) -> list:
@@ -44,9 +56,32 @@ def status_line(loaded: data.Loaded) -> str:
 
 
 @callback(
+    Output(ids.SOURCE_LOADING_LABEL, "children"),
+    Output(ids.SIM_PANEL, "hidden"),
+    Input(ids.SOURCE, "value"),
+    Input(ids.SIM_SEED, "value"),
+    Input(ids.SIM_STEPS, "value"),
+    Input(ids.SIM_LENGTHS, "value"),
+)
+def describe_choice(
+    value: str | None, seed: Any, steps: Any, sim_lengths: list | None
+) -> tuple[str, bool]:
+    """What the loading indicator says, and whether the simulation fields show.
+
+    Answered at once, so ``Loading diverged…`` names the folder and the fields follow the
+    choice without waiting for the background load.
+    """
+    raw = state.source_from_value(value, seed, steps, sim_lengths)
+    try:
+        label = f"Loading {data.parse_choice(raw).label}…"
+    except InvalidArgumentError:
+        label = "Loading…"
+    return label, raw["kind"] != data.SIMULATED
+
+
+@callback(
     output={
         "store": Output(ids.SOURCE_STORE, "data"),
-        "sim_hidden": Output(ids.SIM_PANEL, "hidden"),
         "status": Output(ids.SOURCE_STATUS, "children"),
         "errors": Output(ids.LOAD_ERRORS, "children"),
         "model_options": Output(ids.MODELS, "options"),
@@ -63,6 +98,12 @@ def status_line(loaded: data.Loaded) -> str:
         "lengths": State(ids.LENGTHS, "value"),
     },
     prevent_initial_call="initial_duplicate",
+    background=True,
+    interval=POLL_MS,
+    running=[
+        (Output(ids.SOURCE_LOADING, "hidden"), False, True),
+        (Output(ids.SOURCE_STATUS, "hidden"), True, False),
+    ],
 )
 def load_source(
     value: str | None,
@@ -72,15 +113,13 @@ def load_source(
     models: list | None,
     lengths: list | None,
 ) -> dict[str, Any]:
-    """Load the source (cached per process) and offer its models and lengths."""
+    """Load the source in the background (warming the caches) and offer its models and lengths."""
     choice = state.source_from_value(value, seed, steps, sim_lengths)
-    sim_hidden = choice["kind"] != "simulated"
     try:
         loaded = data.load_source(choice)
     except StabgraphError as err:
         return {
             "store": None,
-            "sim_hidden": sim_hidden,
             "status": "Nothing loaded",
             "errors": [html.Li(str(err), className="load-error")],
             "model_options": [],
@@ -91,7 +130,6 @@ def load_source(
     runs = loaded.runs
     return {
         "store": loaded.choice.to_dict(),
-        "sim_hidden": sim_hidden,
         "status": status_line(loaded),
         "errors": [html.Li(line, className="load-error") for line in loaded.errors],
         "model_options": [{"label": model_display_name(m), "value": m} for m in runs.models],

@@ -56,7 +56,7 @@ def test_simulated_source_offers_its_models_and_lengths_all_ticked() -> None:
     assert out["lengths"] == [8192, 32768]
     assert out["models"] == ["resnetbk", "mamba"]
     assert out["status"] == "4 runs · 2 models · 2 lengths · 200 steps"
-    assert out["errors"] == [] and out["sim_hidden"] is False
+    assert out["errors"] == []
 
 
 def test_bad_simulation_input_is_shown_not_raised() -> None:
@@ -72,7 +72,7 @@ def test_unlisted_folder_is_refused_with_a_message(tmp_path, monkeypatch) -> Non
     out = source.load_source(
         value="folder:../etc", seed=0, steps=1, sim_lengths=[], models=None, lengths=None
     )
-    assert out["store"] is None and out["sim_hidden"] is True
+    assert out["store"] is None
     assert "not a plain folder name" in out["errors"][0].children
 
 

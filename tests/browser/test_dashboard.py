@@ -48,11 +48,26 @@ def test_unticking_32k_hides_its_traces_and_keeps_the_others(page, server_url: s
     assert "lengths=8192,131072,524288,1048576" in page.url
 
 
+# Records, from the page itself, what the loading indicator said while it was visible.
+WATCH_LOADING_JS = """() => {
+  window.loadingSeen = [];
+  const box = document.querySelector('#source-loading');
+  const note = () => { if (!box.hidden) window.loadingSeen.push(box.innerText.trim()); };
+  new MutationObserver(note).observe(box, {attributes: true, childList: true, subtree: true,
+                                           characterData: true});
+}"""
+
+
 def test_results_folder_with_a_diverged_run_shows_its_onset_marker(page, server_url: str) -> None:
     page.goto(server_url)
     wait_for_chart(page)
+    page.wait_for_selector("#source-loading", state="hidden")
+    page.evaluate(WATCH_LOADING_JS)
     page.locator("#source").click()
     page.get_by_role("option", name="diverged").click()
+    # the folder loads in a background job while the page says so, then the indicator goes
+    page.wait_for_function("() => window.loadingSeen.includes('Loading diverged…')")
+    page.wait_for_selector("#source-loading", state="hidden")
     page.wait_for_function(
         "() => document.querySelector('#source-status').innerText.startsWith('2 runs')"
     )
