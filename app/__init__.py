@@ -34,4 +34,13 @@ from . import layout  # noqa: E402
 
 app.layout = layout.serve_layout
 
-from .callbacks import export, figure, source, table, toggles, url, zoom  # noqa: E402, F401
+from .callbacks import (  # noqa: E402, F401
+    detection,
+    export,
+    figure,
+    source,
+    table,
+    toggles,
+    url,
+    zoom,
+)

@@ -9,12 +9,16 @@ root is refused with a one-line error.
 Loading and detection are the expensive part (10 runs x 1M steps take seconds), so
 :func:`load_source` keeps the last few loaded sources in a per-process LRU cache. The key is
 the choice itself plus, for a folder, the size and mtime of every file in it: every gunicorn
-worker computes the same key, and an edited folder is read again. Parsed folders are also
-kept on disk for every worker (``app/run_cache.py``), so a new worker reads arrays instead of
-parsing logs. The page's source callback runs :func:`load_source` as a background job (on a
-thread of a web worker, or on a Celery worker); that job fills the on-disk cache, and the
-chart and table callbacks that follow call :func:`load_source` again in their own process,
-where it reads the arrays back and re-runs detection, never the parse.
+worker computes the same key, and an edited folder is read again. Detections are cached
+apart, keyed by that same source key plus the detector's settings (a frozen
+:class:`~stabgraph_core.detect.DetectorConfig`), so new settings re-run detection on the
+runs already in memory and never reload them; going back to earlier settings is a hit.
+Parsed folders are also kept on disk for every worker (``app/run_cache.py``), so a new
+worker reads arrays instead of parsing logs. The page's source callback runs
+:func:`load_source` as a background job (on a thread of a web worker, or on a Celery
+worker); that job fills the on-disk cache, and the chart and table callbacks that follow
+call :func:`load_source` again in their own process, where it reads the arrays back and
+re-runs detection, never the parse.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from stabgraph_core import RunSet, simulate
-from stabgraph_core.detect import Detection, detect_run
+from stabgraph_core.detect import DEFAULT_CONFIG, Detection, DetectorConfig, detect_run
 from stabgraph_core.errors import InvalidArgumentError, NotFoundError, StabgraphError
 from stabgraph_core.simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
 
@@ -36,6 +40,7 @@ SIMULATED = "simulated"
 MAX_SIM_STEPS = 2_000_000
 MAX_SIM_LENGTHS = 12
 CACHE_SOURCES = 2  # one large source is ~160 MB of arrays; keep the current and the previous
+CACHE_DETECTIONS = 4  # detections are small; a few settings per source
 _HIDDEN = (".", "_")
 
 
@@ -70,16 +75,17 @@ class SourceChoice:
 
 @dataclass(frozen=True, eq=False)
 class Loaded:
-    """Runs of one source with what the loader and the detector said about them.
+    """Runs of one source with what the loader and the detector (with ``config``) said.
 
-    Compared and hashed by identity: the same cached object stands for the same source,
-    which is what keys the chart cache.
+    Compared and hashed by identity: the same cached object stands for the same source
+    and detector settings, which is what keys the chart cache.
     """
 
     choice: SourceChoice
     runs: RunSet
     errors: tuple[str, ...] = ()
     detections: dict[str, Detection] = field(default_factory=dict)
+    config: DetectorConfig = DEFAULT_CONFIG
 
 
 def parse_choice(raw: dict[str, Any] | None) -> SourceChoice:
@@ -179,33 +185,54 @@ def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(out))
 
 
-def load_source(raw: dict[str, Any] | None) -> Loaded:
-    """Runs, load errors and detections for a source choice from the page (cached).
+def detector_config(changes: dict[str, Any] | None) -> DetectorConfig:
+    """The detector's settings: the defaults with the page's changes (``{field: value}``).
 
     Raises:
-        StabgraphError: the choice is invalid, the folder is not listed, or nothing loads.
+        InvalidArgumentError: an unknown parameter, or a value out of range.
+    """
+    return DEFAULT_CONFIG.replace(**(changes or {}))
+
+
+def load_source(raw: dict[str, Any] | None, detector: dict[str, Any] | None = None) -> Loaded:
+    """Runs, load errors and detections for a source choice from the page (cached).
+
+    Args:
+        raw: the source store's dict.
+        detector: detector settings that differ from the defaults, ``{field: value}``.
+
+    Raises:
+        StabgraphError: the choice or the settings are invalid, the folder is not listed,
+            or nothing loads.
     """
     choice = parse_choice(raw)
+    config = detector_config(detector)
     if choice.kind == SIMULATED:
-        return _load_cached(choice, (), None)
+        return _detect_cached(choice, (), None, config)
     root = results_root()
     folder = resolve_folder(choice.folder or "", root)
-    return _load_cached(choice, _fingerprint(folder), str(root))
+    return _detect_cached(choice, _fingerprint(folder), str(root), config)
 
 
 @lru_cache(maxsize=CACHE_SOURCES)
-def _load_cached(choice: SourceChoice, _fingerprint: tuple, root: str | None) -> Loaded:
+def _load_cached(
+    choice: SourceChoice, _fingerprint: tuple, root: str | None
+) -> tuple[RunSet, tuple[str, ...]]:
     if choice.kind == SIMULATED:
-        runs = simulate(choice.lengths, choice.steps, choice.seed)
-        errors: tuple[str, ...] = ()
-    else:
-        from .run_cache import cached_load  # shared by every worker: one parse per change
+        return simulate(choice.lengths, choice.steps, choice.seed), ()
+    from .run_cache import cached_load  # shared by every worker: one parse per change
 
-        result = cached_load(Path(root or ".") / (choice.folder or ""))
-        runs = RunSet(result.runs)
-        errors = tuple(_error_line(e, root) for e in result.errors)
-    detections = {run.run_id: detect_run(run) for run in runs}
-    return Loaded(choice, runs, errors, detections)
+    result = cached_load(Path(root or ".") / (choice.folder or ""))
+    return RunSet(result.runs), tuple(_error_line(e, root) for e in result.errors)
+
+
+@lru_cache(maxsize=CACHE_DETECTIONS)
+def _detect_cached(
+    choice: SourceChoice, fingerprint: tuple, root: str | None, config: DetectorConfig
+) -> Loaded:
+    runs, errors = _load_cached(choice, fingerprint, root)
+    detections = {run.run_id: detect_run(run, config) for run in runs}
+    return Loaded(choice, runs, errors, detections, config)
 
 
 def _error_line(error: StabgraphError, root: str | None) -> str:
@@ -217,4 +244,5 @@ def _error_line(error: StabgraphError, root: str | None) -> str:
 
 def clear_cache() -> None:
     """Forget every loaded source (tests; a long-lived worker never needs it)."""
+    _detect_cached.cache_clear()
     _load_cached.cache_clear()

@@ -26,6 +26,20 @@ LOG_Y = "log-y"
 SHOW = "show"
 X_AXIS = "x-axis"
 
+# Detection settings (the inputs are listed with their parameters in detection.py)
+DETECT_STORE = "detect-store"
+DETECT_PANEL = "detect-panel"
+DETECT_CHANGED = "detect-changed"
+DETECT_MESSAGE = "detect-message"
+DETECT_RESET = "detect-reset"
+DETECT_RATIO = "detect-ratio"
+DETECT_SIGMAS = "detect-sigmas"
+DETECT_RETURN_RATIO = "detect-return-ratio"
+DETECT_RETURN_WINDOW = "detect-return-window"
+DETECT_SUSTAINED_POINTS = "detect-sustained-points"
+DETECT_RECOVERING_FRACTION = "detect-recovering-fraction"
+DETECT_NONFINITE_WINDOW = "detect-nonfinite-window"
+
 # Chart and table
 GRAPH = "graph"
 TABLE = "table"

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from stabgraph_core import length_label
 
-from . import data, ids, state
+from . import data, detection, ids, state
 
 EXPORT_FORMATS = [
     {"label": "PDF", "value": "pdf"},
@@ -224,6 +224,52 @@ def _display_panel() -> html.Section:
     )
 
 
+def _setting_row(setting: detection.Setting) -> html.Div:
+    return html.Div(
+        [
+            html.Label(
+                [setting.label, html.Span(setting.default_text, className="setting-default")],
+                htmlFor=setting.component,
+                className="setting-label",
+            ),
+            dcc.Input(
+                id=setting.component,
+                type="number",
+                value=state.DEFAULTS[setting.key],
+                placeholder=f"{setting.default:g}",
+                step=1 if setting.integer else "any",
+                debounce=True,
+                className="input setting-input",
+            ),
+        ],
+        title=setting.hint,
+        className="setting-row",
+    )
+
+
+def _detection_panel() -> html.Details:
+    """Collapsed by default: most readers never change the detector."""
+    return html.Details(
+        [
+            html.Summary(
+                ["Detection settings", html.Span(id=ids.DETECT_CHANGED, className="changed")],
+                className="panel-title details-title",
+            ),
+            html.Div([_setting_row(s) for s in detection.SETTINGS], className="settings"),
+            html.Div(id=ids.DETECT_MESSAGE, className="detect-message", role="alert"),
+            html.Div(
+                [
+                    html.Span("Same as the CLI's --detect-* flags.", className="field-hint"),
+                    html.Button("Reset", id=ids.DETECT_RESET, className="link-button"),
+                ],
+                className="settings-foot",
+            ),
+        ],
+        id=ids.DETECT_PANEL,
+        className="panel detection-panel",
+    )
+
+
 def _export_panel() -> html.Section:
     return _section(
         "Download",
@@ -275,6 +321,7 @@ def serve_layout() -> html.Div:
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SOURCE_STORE),
             dcc.Store(id=ids.TRACE_MAP),
+            dcc.Store(id=ids.DETECT_STORE, data={}),
             dcc.Download(id=ids.DOWNLOAD),
             html.Header(
                 [
@@ -286,7 +333,13 @@ def serve_layout() -> html.Div:
             html.Div(
                 [
                     html.Aside(
-                        [_source_panel(), _runs_panel(), _display_panel(), _export_panel()],
+                        [
+                            _source_panel(),
+                            _runs_panel(),
+                            _display_panel(),
+                            _detection_panel(),
+                            _export_panel(),
+                        ],
                         className="sidebar",
                     ),
                     html.Main(

@@ -1,18 +1,20 @@
 """The view as a query string, so a copied link reproduces what the sender saw.
 
-A view is the value of each control named in :data:`CONTROLS`. Only values that differ
-from the defaults go into the URL, so the plain address is the default view. Decoding is
+A view is the value of each control named in :data:`CONTROLS`, detection settings included
+(``detect_ratio=2`` and so on, see ``detection.py``). Only values that differ from the
+defaults go into the URL, so the plain address is the default view. Decoding is
 forgiving: an unknown or malformed parameter is ignored, never an error page.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from stabgraph_core.simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
 
-from . import ids
+from . import detection, ids
 
 SIMULATED_VALUE = "simulated"
 FOLDER_PREFIX = "folder:"
@@ -29,6 +31,7 @@ CONTROLS: dict[str, str] = {
     "scale": ids.LOG_Y,
     "show": ids.SHOW,
     "x_axis": ids.X_AXIS,
+    **{s.key: s.component for s in detection.SETTINGS},
 }
 
 DEFAULT_SHOW = [ids.SHOW_DIVERGENCE, ids.SHOW_SPIKES, ids.SHOW_STABLE, ids.SHOW_RAW]
@@ -43,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "scale": "linear",
     "show": DEFAULT_SHOW,
     "x_axis": "steps",
+    **{s.key: s.default for s in detection.SETTINGS},
 }
 
 _INT_LISTS = ("sim_lengths", "lengths")
@@ -121,6 +125,8 @@ def _parse(name: str, text: str) -> Any:
         return items
     if name in ("seed", "steps"):
         return int(text)
+    if name in detection.BY_KEY:
+        return _detector_number(name, text)
     if name == "smoothing":
         value = float(text)
         if not 0 <= value < 1:
@@ -131,3 +137,13 @@ def _parse(name: str, text: str) -> Any:
     if name == "x_axis" and text not in ("steps", "tokens"):
         raise ValueError(text)
     return text
+
+
+def _detector_number(name: str, text: str) -> int | float:
+    """A detection setting's number; its range is checked where it is applied."""
+    if detection.BY_KEY[name].integer:
+        return int(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value

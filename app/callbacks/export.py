@@ -37,6 +37,7 @@ def _status(text: str, error: bool = False) -> tuple[str, str]:
     State(ids.LOG_Y, "value"),
     State(ids.X_AXIS, "value"),
     State(ids.GRAPH, "relayoutData"),
+    State(ids.DETECT_STORE, "data"),
     background=True,
     running=[
         (Output(ids.EXPORT_BUTTON, "disabled"), True, False),
@@ -59,6 +60,7 @@ def export_view(
     scale: str | None,
     x_axis: str | None,
     relayout: dict | None,
+    detector: dict | None = None,
 ) -> tuple[Any, str, str]:
     """Send the current view as ``fmt``; a failure is shown under the button, not raised."""
     set_progress((0, STEPS))
@@ -75,7 +77,7 @@ def export_view(
     try:
         if source is None:
             raise StabgraphError("nothing is loaded to download")
-        loaded = data.load_source(source)
+        loaded = data.load_source(source, detector)
         set_progress((1, STEPS))
         content = downloads.render(loaded, choice, fmt, int(dpi or 300))
         set_progress((2, STEPS))

@@ -35,7 +35,7 @@ def empty_figure(message: str) -> dict[str, Any]:
     }
 
 
-KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y)
+KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y, ids.DETECT_STORE)
 
 
 @callback(
@@ -49,6 +49,7 @@ KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y)
     State(ids.LENGTHS, "value"),
     State(ids.SHOW, "value"),
     State(ids.GRAPH, "relayoutData"),
+    Input(ids.DETECT_STORE, "data"),
 )
 def draw_chart(
     source: dict | None,
@@ -59,16 +60,17 @@ def draw_chart(
     lengths: list | None,
     show: list | None,
     relayout: dict | None = None,
+    detector: dict | None = None,
 ) -> tuple[dict[str, Any], list[dict]]:
     """The whole figure for every run of the source, with the unticked ones hidden.
 
-    A new smoothing or scale keeps the detail of a zoomed-in view (the zoom itself is kept
-    by ``uirevision``); a new source or x axis starts from the whole run.
+    A new smoothing, scale or detector setting keeps the detail of a zoomed-in view (the
+    zoom itself is kept by ``uirevision``); a new source or x axis starts from the whole run.
     """
     if source is None:
         return empty_figure("No runs loaded: see the messages on the left."), []
     try:
-        loaded = data.load_source(source)
+        loaded = data.load_source(source, detector)
         keep_zoom = relayout is not None and ctx.triggered_id in KEEP_ZOOM
         x_range = view.x_range_from_relayout(relayout) if keep_zoom else None
         figure = charts.chart(

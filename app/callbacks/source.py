@@ -96,6 +96,7 @@ def describe_choice(
         "sim_lengths": Input(ids.SIM_LENGTHS, "value"),
         "models": State(ids.MODELS, "value"),
         "lengths": State(ids.LENGTHS, "value"),
+        "detector": State(ids.DETECT_STORE, "data"),
     },
     prevent_initial_call="initial_duplicate",
     background=True,
@@ -112,11 +113,12 @@ def load_source(
     sim_lengths: list | None,
     models: list | None,
     lengths: list | None,
+    detector: dict | None = None,
 ) -> dict[str, Any]:
     """Load the source in the background (warming the caches) and offer its models and lengths."""
     choice = state.source_from_value(value, seed, steps, sim_lengths)
     try:
-        loaded = data.load_source(choice)
+        loaded = data.load_source(choice, detector)
     except StabgraphError as err:
         return {
             "store": None,

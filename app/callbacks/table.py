@@ -52,13 +52,16 @@ def table_rows(loaded: data.Loaded, models: list | None, lengths: list | None) -
     Input(ids.SOURCE_STORE, "data"),
     Input(ids.MODELS, "value"),
     Input(ids.LENGTHS, "value"),
+    Input(ids.DETECT_STORE, "data"),
 )
-def fill_table(source: dict | None, models: list | None, lengths: list | None) -> list[dict]:
+def fill_table(
+    source: dict | None, models: list | None, lengths: list | None, detector: dict | None = None
+) -> list[dict]:
     """The table for the selected runs (statistics from the raw data, not the chart's)."""
     if source is None:
         return []
     try:
-        loaded = data.load_source(source)
+        loaded = data.load_source(source, detector)
     except StabgraphError:
         return []  # the source panel already shows why
     return table_rows(loaded, models, lengths)

@@ -11,7 +11,7 @@ from typing import Any
 
 from dash import Input, Output, State, callback, ctx, no_update
 
-from .. import ids, state
+from .. import detection, ids, state
 
 
 def view_from_search(search: str | None) -> dict[str, Any]:
@@ -38,6 +38,7 @@ def link_for(href: str | None, search: str) -> str:
         "href": State(ids.URL, "href"),
         "model_options": State(ids.MODELS, "options"),
         "length_options": State(ids.LENGTHS, "options"),
+        "applied": State(ids.DETECT_STORE, "data"),
     },
 )
 def sync_url(
@@ -46,6 +47,7 @@ def sync_url(
     href: str | None,
     model_options: list[dict] | None,
     length_options: list[dict] | None,
+    applied: dict | None = None,
 ) -> dict[str, Any]:
     """Apply the URL to the controls on load and on back/forward; else encode the controls."""
     unchanged = {name: no_update for name in state.CONTROLS}
@@ -57,6 +59,7 @@ def sync_url(
         }
     all_models = [o["value"] for o in model_options or []]
     all_lengths = [o["value"] for o in length_options or []]
+    view = detection.valid_view(view, applied)  # an invalid setting keeps the applied one
     new_search = state.encode(view, all_models, all_lengths)
     return {
         "search": new_search if new_search != (search or "") else no_update,

@@ -19,6 +19,7 @@ from .. import charts, data, ids, view
     State(ids.LOG_Y, "value"),
     State(ids.X_AXIS, "value"),
     State(ids.TRACE_MAP, "data"),
+    State(ids.DETECT_STORE, "data"),
     prevent_initial_call=True,
 )
 def refine_on_zoom(
@@ -28,6 +29,7 @@ def refine_on_zoom(
     scale: str | None,
     x_axis: str | None,
     trace_map: list[dict] | None,
+    detector: dict | None = None,
 ) -> Any:
     """Patch every curve's points with ~2,000 points from inside the new x-range.
 
@@ -37,7 +39,7 @@ def refine_on_zoom(
     if x_range is None or source is None or not trace_map:
         return no_update
     try:
-        loaded = data.load_source(source)
+        loaded = data.load_source(source, detector)
         figure = charts.chart(
             loaded,
             smoothing or 0.0,

@@ -171,3 +171,33 @@ def test_clicking_a_table_row_highlights_that_run(page, server_url: str) -> None
     assert widths == [3.5]
     row.click(modifiers=["Control"])  # deselect: every run back to its own look
     page.wait_for_function(f"() => ({faded})().length === 0")
+
+
+def test_changing_a_detection_setting_changes_the_detected_column(page, server_url: str) -> None:
+    page.goto(server_url)
+    wait_for_chart(page, min_traces=10)
+    cell = page.locator(
+        ".ag-center-cols-container .ag-row[row-id='mamba_seq131072'] [col-id='detected']"
+    )
+    before = cell.inner_text()
+    assert before.startswith("step ")
+    ratio = page.locator("#detect-ratio")
+    assert not ratio.is_visible()  # collapsed by default
+    page.locator("#detect-panel > summary").click()
+    ratio.fill("3")
+    ratio.press("Enter")
+    page.wait_for_function(
+        'before => { const c = document.querySelector(".ag-center-cols-container'
+        " .ag-row[row-id='mamba_seq131072'] [col-id='detected']\");"
+        " return c && c.innerText.trim() !== before; }",
+        arg=before,
+    )
+    assert cell.inner_text().startswith("step ")
+    assert "1 changed" in page.locator("#detect-changed").inner_text()
+    page.wait_for_function("() => location.search.includes('detect_ratio=3')")
+    ratio.fill("0.5")
+    ratio.press("Enter")
+    page.wait_for_function("() => document.querySelector('#detect-message').innerText !== ''")
+    assert "must be > 1" in page.locator("#detect-message").inner_text()
+    assert "detect_ratio=3" in page.url  # the last valid setting stays applied
+    assert page.console_errors == []
