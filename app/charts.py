@@ -68,7 +68,6 @@ def _chart(
 ) -> dict[str, Any]:
     options = options_for(loaded, smoothing=smoothing, log_y=log_y, x_axis=x_axis, x_range=x_range)
     figure = build_figure(loaded.runs, options, detections=loaded.detections)
-    thin_markers(figure, BROWSER_MAX_POINTS)
     lean_hover(figure, smoothing=smoothing, x_axis=x_axis)
     compact_arrays(figure)
     figure.update_layout(autosize=True, margin={"t": 24, "r": 12}, uirevision=loaded.choice.label)

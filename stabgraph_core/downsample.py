@@ -13,6 +13,8 @@ The contract, the same for every caller:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import InvalidArgumentError
@@ -54,6 +56,12 @@ def downsample(
     if n_out is None or hi - lo <= n_out:
         return np.arange(lo, hi, dtype=np.int64)
     xw, yw = x[lo:hi], y[lo:hi]
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = float(np.add.reduce(yw))
+    if math.isfinite(total):  # no NaN/Inf (most runs): no gather needed
+        chosen = _minmax_lttb(xw, yw, max(MIN_POINTS, n_out - 2))
+        keep = np.concatenate((chosen, [0, hi - lo - 1]))
+        return np.unique(keep).astype(np.int64) + lo
     finite = np.isfinite(yw)
     finite_idx = np.flatnonzero(finite)
     # the first index of every run of non-finite values keeps the gap in the line

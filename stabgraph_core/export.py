@@ -1,10 +1,14 @@
 """Static export of a figure: PDF, SVG, PNG and EPS through kaleido, HTML through Plotly.
 
 kaleido 1.x drives a headless Chromium. Starting it costs about a second, so one
-Chromium serves the whole process (``kaleido.start_sync_server``), started on first use
-or early with :func:`start_renderer`, and stopped at exit. kaleido's sync server is
-not safe to call from two threads at once (a caller can receive another caller's image),
-so every call holds one lock.
+Chromium serves the whole process: a ``kaleido.Kaleido`` on an event loop in a daemon
+thread (what ``kaleido.start_sync_server`` does, but holding the loop and the browser, so
+a stuck one can be shut down), started on first use or early with :func:`start_renderer`,
+and stopped at exit. Renders are serialised under one lock (concurrent callers of one
+kaleido server can receive each other's images). A render that does not come back within
+``RENDER_TIMEOUT_S`` stops that Chromium (killed if it will not close) and the next export
+starts a fresh one. A forked child forgets its parent's renderer (whose thread does not
+exist in the child) and starts its own.
 
 Sizes: the figure is laid out at 96 CSS px per inch (see ``figure.py``), so PDF and SVG
 come out at the figure's size in inches, and a PNG at ``dpi`` is rendered at
@@ -16,7 +20,9 @@ the asked path is replaced.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import re
@@ -37,6 +43,8 @@ FORMATS: tuple[str, ...] = ("pdf", "svg", "png", "eps", "html")
 DEFAULT_DPI = 300
 MAX_DPI = 1200
 RENDER_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 60.0
+CLOSE_TIMEOUT_S = 5.0
 CHROMIUM_CANDIDATES: tuple[str, ...] = (
     "/usr/bin/chromium-headless-shell",
     "/usr/bin/chromium",
@@ -47,8 +55,8 @@ INSTALL_HINT = (
     "(or set BROWSER_PATH to a Chrome/Chromium executable)"
 )
 
-_lock = threading.Lock()  # one render at a time through kaleido's single server
-_state: dict[str, Any] = {"started": False, "starter": None, "error": None}
+_lock = threading.Lock()  # one render at a time through the process's one Chromium
+_state: dict[str, Any] = {"renderer": None, "starter": None, "error": None}
 _umask = os.umask(0)
 os.umask(_umask)
 
@@ -98,7 +106,7 @@ def start_renderer(*, wait: bool = False) -> None:
         ExportError: with ``wait``, when no Chromium can be found or started.
     """
     with _lock:
-        if _state["started"] or _state["starter"] is not None:
+        if _state["renderer"] is not None or _state["starter"] is not None:
             starter = _state["starter"]
         else:
             starter = threading.Thread(target=_start, name="stabgraph-chromium", daemon=True)
@@ -111,29 +119,98 @@ def start_renderer(*, wait: bool = False) -> None:
 
 
 def _start() -> None:
-    """Import kaleido and open its server (runs in a thread: the import alone takes 0.2 s)."""
+    """Import kaleido and open a Chromium (runs in a thread: the import alone takes 0.2 s)."""
     try:
         path = browser_path()
-        import kaleido
+        import kaleido  # noqa: F401 - first: it sets up the loggers the filter goes on
 
         _quiet_ignored_pipe_errors()
-
         bundle = plotly_bundle()
-        kaleido.start_sync_server(
-            n=1,
-            mathjax=False,
-            path=path,
-            plotlyjs=str(bundle) if bundle else None,
-            silence_warnings=True,
-        )
-        _state["started"] = True
+        _state["renderer"] = _Renderer(path, str(bundle) if bundle else None)
         _state["error"] = None
     except ExportError as err:
         _state["error"] = err
     except Exception as err:  # kaleido/choreographer failures become one user-facing line
-        _state["error"] = ExportError(f"could not start Chromium for export: {err}")
+        _state["error"] = ExportError(f"could not start Chromium for export: {_first_line(err)}")
     finally:
         _state["starter"] = None
+
+
+class _Renderer:
+    """One headless Chromium (``kaleido.Kaleido``) on its own event loop in a daemon thread.
+
+    kaleido's global sync server hides its loop, so a render that never returns leaves it
+    blocked for good, and it still counts as running. Holding the loop and the browser
+    here lets a timeout cancel the render and close or kill that Chromium.
+    """
+
+    def __init__(self, path: str, plotlyjs: str | None) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="stabgraph-chromium", daemon=True
+        )
+        self.thread.start()
+        self.browser: Any = None
+        try:
+            self._call(self._open(path, plotlyjs), START_TIMEOUT_S)
+        except BaseException:
+            self.close()
+            raise
+
+    async def _open(self, path: str, plotlyjs: str | None) -> None:
+        import kaleido
+
+        self.browser = kaleido.Kaleido(n=1, mathjax=False, path=path, plotlyjs=plotlyjs)
+        await self.browser.open()
+
+    def _call(self, coroutine: Any, timeout: float) -> Any:
+        """Run ``coroutine`` on the loop; on timeout cancel it and raise ``TimeoutError``."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def render(self, spec: dict[str, Any], opts: dict[str, Any], timeout: float) -> bytes:
+        """The image bytes (kaleido's ``calc_fig``), or ``TimeoutError`` after ``timeout``."""
+        return self._call(self.browser.calc_fig(spec, opts=opts), timeout)
+
+    def close(self) -> None:
+        """Close Chromium (kill it if it will not close), stop the loop and its thread."""
+        if self.browser is not None and self.thread.is_alive():
+            with contextlib.suppress(Exception):  # a stuck or dead browser: killed below
+                self._call(self.browser.close(), CLOSE_TIMEOUT_S)
+        process = getattr(self.browser, "subprocess", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(CLOSE_TIMEOUT_S)
+        if self.thread.is_alive():
+            with contextlib.suppress(Exception):  # best effort: the loop stops either way
+                self._call(_cancel_other_tasks(), CLOSE_TIMEOUT_S)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(CLOSE_TIMEOUT_S)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+    def is_alive(self) -> bool:
+        """Whether its Chromium process is still running."""
+        process = getattr(self.browser, "subprocess", None)
+        return process is not None and process.poll() is None
+
+
+async def _cancel_other_tasks() -> None:
+    """Cancel what is still pending on the renderer's loop (a render that timed out)."""
+    me = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not me]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 class _SkipIgnoredPipeErrors(logging.Filter):
@@ -157,14 +234,22 @@ def _quiet_ignored_pipe_errors() -> None:
 def stop_renderer() -> None:
     """Stop the process's Chromium (registered to run at exit; safe to call twice)."""
     with _lock:
-        if _state["started"]:
-            import kaleido
+        renderer, _state["renderer"] = _state["renderer"], None
+        if renderer is not None:
+            renderer.close()
 
-            kaleido.stop_sync_server(silence_warnings=True)
-            _state["started"] = False
+
+def _forget_renderer_in_child() -> None:
+    """After ``fork``: the parent's render thread does not exist here, and its Chromium is
+    the parent's. Start from nothing (a fresh lock too: a fork can copy it held), so the
+    child's first export opens its own Chromium."""
+    global _lock
+    _lock = threading.Lock()
+    _state.update(renderer=None, starter=None, error=None)
 
 
 atexit.register(stop_renderer)
+os.register_at_fork(after_in_child=_forget_renderer_in_child)
 
 
 def figure_bytes(fig: go.Figure, fmt: str, dpi: int = DEFAULT_DPI) -> bytes:
@@ -281,8 +366,6 @@ def _check(fmt: str, dpi: int) -> str:
 def _render(fig: go.Figure, fmt: str, scale: float) -> bytes:
     """One image from the shared Chromium, under the lock, with a timeout."""
     start_renderer(wait=True)
-    import kaleido
-
     spec = _static_spec(fig)
     layout = spec.get("layout", {})
     opts = {
@@ -291,24 +374,24 @@ def _render(fig: go.Figure, fmt: str, scale: float) -> bytes:
         "height": layout.get("height") or HEIGHT_PX,
         "scale": scale,
     }
-    box: dict[str, Any] = {}
-
-    def call() -> None:
-        try:
-            box["data"] = kaleido.calc_fig_sync(spec, opts=opts)
-        except Exception as err:  # reported below as one line
-            box["error"] = err
-
     with _lock:
-        worker = threading.Thread(target=call, name="stabgraph-render", daemon=True)
-        worker.start()
-        worker.join(RENDER_TIMEOUT_S)
-        if worker.is_alive():
-            _state["started"] = False  # do not reuse a server that stopped answering
-            raise ExportError(f"Chromium did not return the {fmt} within {RENDER_TIMEOUT_S:.0f} s")
-    if "error" in box:
-        raise ExportError(f"{fmt} export failed: {str(box['error']).splitlines()[0]}")
-    return box["data"]
+        renderer = _state["renderer"]
+        if renderer is None:  # stopped between start_renderer and here
+            raise ExportError(f"{fmt} export failed: Chromium was stopped")
+        try:
+            return renderer.render(spec, opts, RENDER_TIMEOUT_S)
+        except TimeoutError:
+            # that Chromium stopped answering: shut it down; the next export starts afresh
+            _state["renderer"] = None
+            renderer.close()
+            raise ExportError(
+                f"Chromium did not return the {fmt} within {RENDER_TIMEOUT_S:.0f} s"
+            ) from None
+        except Exception as err:  # reported as one line
+            if not renderer.is_alive():  # Chromium died: do not hand the next export to it
+                _state["renderer"] = None
+                renderer.close()
+            raise ExportError(f"{fmt} export failed: {_first_line(err)}") from None
 
 
 def _static_spec(fig: go.Figure | dict[str, Any]) -> dict[str, Any]:

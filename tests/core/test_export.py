@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import re
 import shutil
 import struct
@@ -147,6 +149,48 @@ def test_bad_format_and_dpi_are_rejected(small_figure, tmp_path):
         export.figure_bytes(small_figure, "png", dpi=0)
     with pytest.raises(InvalidArgumentError, match="no format"):
         export.export_figure(small_figure, tmp_path / "noext")
+
+
+def _export_in_forked_child(fig, path: str) -> None:
+    """Runs in a child made by fork: export, then stop its own Chromium (no atexit there)."""
+    try:
+        export.export_figure(fig, path)
+    finally:
+        export.stop_renderer()
+
+
+def test_a_stuck_render_times_out_then_a_fresh_chromium_serves_the_next(
+    small_figure, tmp_path, monkeypatch
+):
+    export.start_renderer(wait=True)
+    stuck = export._state["renderer"]
+
+    async def never_returns(*args, **kwargs):
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(stuck.browser, "calc_fig", never_returns)
+    monkeypatch.setattr(export, "RENDER_TIMEOUT_S", 0.5)
+    with pytest.raises(ExportError, match="did not return the svg within"):
+        export.figure_bytes(small_figure, "svg")
+    assert not stuck.is_alive() and not stuck.thread.is_alive()  # shut down, not left stuck
+    monkeypatch.setattr(export, "RENDER_TIMEOUT_S", 60.0)
+    out = export.export_figure(small_figure, tmp_path / "after.svg")
+    assert out.read_bytes().lstrip().startswith((b"<svg", b"<?xml"))
+    assert export._state["renderer"] is not stuck and export._state["renderer"].is_alive()
+
+
+def test_a_forked_child_starts_its_own_chromium(small_figure, tmp_path):
+    export.start_renderer(wait=True)
+    parent = export._state["renderer"]
+    child = multiprocessing.get_context("fork").Process(
+        target=_export_in_forked_child, args=(small_figure, str(tmp_path / "child.pdf"))
+    )
+    child.start()
+    child.join(90)
+    assert child.exitcode == 0
+    assert (tmp_path / "child.pdf").read_bytes().startswith(b"%PDF")
+    assert export._state["renderer"] is parent and parent.is_alive()  # the parent's untouched
+    assert export.figure_bytes(small_figure, "pdf").startswith(b"%PDF")
 
 
 def test_missing_chromium_says_how_to_install_it(monkeypatch, tmp_path):

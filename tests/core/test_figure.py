@@ -15,6 +15,7 @@ from stabgraph_core.figure import (
     DIVERGENCE_COLOR,
     HEIGHT_PX,
     MODEL_COLORS,
+    RUG_MAX_STRETCHES,
     STABLE_COLOR,
     WIDTH_PX,
     FigureOptions,
@@ -39,6 +40,20 @@ def reference_figure(reference_runs):
 
 def by_role(fig: go.Figure, role: str) -> list:
     return [t for t in fig.data if t.meta["role"] == role]
+
+
+def rug_spans(trace) -> np.ndarray:
+    """(first, last) step of each segment of a NaN/Inf rug (points come as start, end, gap)."""
+    custom = np.asarray(trace.customdata, dtype=np.float64)
+    return custom[0::3, :2].astype(np.int64)
+
+
+def rug_steps(trace, steps: np.ndarray) -> np.ndarray:
+    """The steps a NaN/Inf rug covers."""
+    covered = np.zeros(steps.size, dtype=bool)
+    for first, last in rug_spans(trace):
+        covered |= (steps >= first) & (steps <= last)
+    return steps[covered]
 
 
 def test_every_trace_is_a_vector_scatter_with_meta(reference_figure, reference_runs):
@@ -169,12 +184,45 @@ def test_nan_and_inf_are_markers_at_the_top_with_counts(reference_figure, refere
             assert run.run_id not in marks
             continue
         trace = marks[run.run_id]
-        assert np.array_equal(trace.x, bad)
-        assert trace.yaxis == "y2" and np.all(trace.y > 0.85)
+        assert np.array_equal(rug_steps(trace, run.steps), bad)
+        assert trace.yaxis == "y2" and np.all(trace.y[np.isfinite(trace.y)] > 0.85)
         assert f"{bad.size} NaN" in trace.name
     inf_run = Run("mamba", 8192, np.arange(5), np.array([1.0, np.inf, 2.0, np.nan, -np.inf]))
     (trace,) = by_role(build_figure([inf_run]), "nonfinite")
     assert "1 NaN, 2 Inf" in trace.name
+
+
+def test_a_long_overflow_is_one_rug_segment_with_its_counts():
+    steps = np.arange(1_000_000)
+    loss = 3.0 * np.exp(-steps / 2e5) + 0.5
+    loss[40_000:1_000_000] = np.inf
+    loss[[100, 101, 5_000]] = np.nan
+    run = Run("mamba", 1048576, steps, loss)
+    found = Detection(True, 40_000, "overflow", first_nonfinite_step=40_000)
+    fig = build_figure([run], FigureOptions(max_points=2000), {run.run_id: found})
+    (trace,) = by_role(fig, "nonfinite")
+    assert rug_spans(trace).tolist() == [[100, 101], [5_000, 5_000], [40_000, 999_999]]
+    custom = np.asarray(trace.customdata)[0::3]
+    assert custom[:, 2].tolist() == [2, 1, 0] and custom[:, 3].tolist() == [0, 0, 960_000]
+    assert "3 NaN, 960000 Inf" in trace.name
+    assert len(fig.to_json()) < 200_000
+
+
+def test_many_separate_nans_are_merged_into_a_bounded_rug():
+    steps = np.arange(20_000)
+    loss = np.linspace(3.0, 1.0, steps.size)
+    loss[::4] = np.nan  # 5,000 separate NaN steps
+    run = Run("gpt2", None, steps, loss)
+    found = Detection(False, None, "noisy")
+    for max_points in (None, 300):
+        fig = build_figure([run], FigureOptions(max_points=max_points), {run.run_id: found})
+        (trace,) = by_role(fig, "nonfinite")
+        spans = rug_spans(trace)
+        assert len(spans) <= min(max_points or RUG_MAX_STRETCHES, RUG_MAX_STRETCHES)
+        assert spans[0, 0] == 0 and spans[-1, 1] == 19_996
+        assert np.all(spans[1:, 0] > spans[:-1, 1])  # in order, not overlapping
+        assert np.asarray(trace.customdata)[0::3, 2].sum() == 5_000  # every NaN counted once
+        assert "5000 NaN" in trace.name
 
 
 def test_exploded_losses_are_capped_with_an_off_chart_marker(reference_figure, reference_runs):
@@ -328,3 +376,31 @@ def test_long_run_names_keep_the_title_and_legend_narrow():
     assert len(keys) == 5 and all(len(k) <= 32 and k.endswith("\u2026") for k in keys)
     (curve, *_) = by_role(fig, "loss")
     assert names[0] in curve.hovertemplate  # hover keeps the whole name
+
+
+def test_a_zoomed_view_has_the_same_traces_and_cap_as_the_whole(reference_runs):
+    whole = build_figure(reference_runs, FigureOptions(max_points=60))
+    zoomed = build_figure(reference_runs, FigureOptions(max_points=60, x_range=(100, 220)))
+    tags = [[(t.meta["run_id"], t.meta["role"]) for t in f.data] for f in (whole, zoomed)]
+    assert tags[0] == tags[1]  # the app swaps point arrays trace by trace on zoom
+    assert whole.layout.meta["y_top"] == zoomed.layout.meta["y_top"] == 10
+
+
+def test_smoothed_curve_over_raw_gets_half_the_point_budget(reference_runs):
+    fig = build_figure(reference_runs, FigureOptions(smoothing=0.6, max_points=200))
+    for run in reference_runs:
+        raw = [t for t in by_role(fig, "raw") if t.meta["run_id"] == run.run_id]
+        drawn = [t for t in fig.data if t.meta["run_id"] == run.run_id]
+        line = sum(len(t.x) for t in drawn if t.meta["role"] in ("loss", "diverged"))
+        assert 90 <= line <= 100 + 2 + 1  # half the budget, the onset shared by both parts
+        assert 150 <= len(raw[0].x) <= 200 + 10
+
+
+def test_a_loss_exploding_downwards_does_not_flatten_the_chart():
+    steps = np.arange(1000)
+    loss = 3.0 * np.exp(-steps / 300) + 0.5
+    loss[700:] = -1e304
+    run = Run("mamba", 8192, steps, loss)
+    found = Detection(True, 700, "exploded")
+    fig = build_figure([run], detections={run.run_id: found})
+    assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] <= 10
