@@ -20,7 +20,10 @@ from . import data, ids, view
 
 BROWSER_MAX_POINTS = 2000
 CACHE_FIGURES = 16
-_F32_MAX = float(np.finfo(np.float32).max)
+# Exploded losses are clipped to this, just inside float32's range. Not float32's maximum
+# itself: its bytes base64-encode to runs of "/", which the JSON encoder escapes to six
+# characters each, tripling the size of a run that sits there for most of its steps.
+_F32_CLIP = 1e38
 _CUSTOM_REF = re.compile(r"customdata\[(\d+)\]")
 
 
@@ -82,7 +85,7 @@ def compact_arrays(figure: Any) -> None:
 
     (Integer arrays need nothing: Plotly already sends them in the smallest type that fits.)
 
-    Values beyond float32's range (an exploded loss of 1e300) are clipped to it rather than
+    Values beyond float32's range (an exploded loss of 1e300) are clipped to ±1e38 rather than
     becoming Inf; they are far off the chart either way. Exports never go through this.
     """
     for trace in figure.data:
@@ -91,27 +94,9 @@ def compact_arrays(figure: Any) -> None:
             if not isinstance(values, np.ndarray) or values.size == 0:
                 continue
             if values.dtype.kind == "f":
-                trace[key] = np.clip(values, -_F32_MAX, _F32_MAX).astype(np.float32)
+                trace[key] = np.clip(values, -_F32_CLIP, _F32_CLIP).astype(np.float32)
             elif values.dtype.kind in "iu" and _fits_int32(values):
                 trace[key] = values.astype(np.int32)
-
-
-def thin_markers(figure: Any, max_points: int) -> None:
-    """Keep at most ``max_points`` evenly spaced markers in a marker-only trace.
-
-    A run that is NaN/Inf for most of a million steps gets a rug marker per bad step; a
-    screen shows a few thousand of those as one solid band anyway, and sending them all
-    would cost tens of megabytes. The first and last marker always stay.
-    """
-    for trace in figure.data:
-        x = trace.x
-        if trace.mode != "markers" or not isinstance(x, np.ndarray) or x.size <= max_points:
-            continue
-        keep = np.unique(np.linspace(0, x.size - 1, max_points).round().astype(np.int64))
-        for key in ("x", "y", "customdata", "text"):
-            values = getattr(trace, key, None)
-            if isinstance(values, np.ndarray) and values.shape[:1] == x.shape:
-                trace[key] = values[keep]
 
 
 def lean_hover(figure: Any, *, smoothing: float, x_axis: str) -> None:

@@ -55,15 +55,3 @@ def test_float_arrays_go_out_as_float32_without_overflowing_to_inf() -> None:
     assert fig.data[0].x.dtype.kind == "i"
     y = fig.data[0].y
     assert y.dtype == np.float32 and np.isfinite(y[1]) and np.isnan(y[2])
-
-
-def test_marker_rugs_are_thinned_to_the_point_budget_keeping_both_ends() -> None:
-    bad_steps = np.arange(10, 100_010)
-    rug = go.Scatter(mode="markers", x=bad_steps, y=np.full(bad_steps.size, 0.97))
-    line = go.Scatter(mode="lines", x=bad_steps, y=np.ones(bad_steps.size))
-    fig = go.Figure([rug, line])
-    charts.thin_markers(fig, 2000)
-    assert fig.data[0].x.size == 2000
-    assert fig.data[0].x[0] == 10 and fig.data[0].x[-1] == 100_009
-    assert fig.data[0].y.size == 2000
-    assert fig.data[1].x.size == bad_steps.size  # lines are the downsampler's business
