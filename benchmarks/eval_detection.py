@@ -42,7 +42,7 @@ READING: dict[tuple[str, str], tuple[str, str]] = {
     ("nanogpt-wandb", "augmented"): ("spiking", "7.62 at step 41, 5.64 at 48; back to ~3.6"),
     ("nanogpt-wandb", "last_char_token_to_char"): (
         "diverged",
-        "flat ~8.0, 14.3 at step 84, never back; climbs to 11-14 (onset ~83)",
+        "flat ~8.0 (8.03-8.09 at 80-83), 14.29 at step 84, never back (onset 84)",
     ),
     ("nanogpt-wandb", "1729578574"): (
         "spiking",
@@ -50,12 +50,12 @@ READING: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("nanogpt-wandb", "1729534595"): (
         "diverged",
-        "3.67 until ~55, 8.52 at step 61, stays 5.4-7.5 (onset ~56-58)",
+        "~3.70 until 55, 3.83 at 56, 4.15 at 58, 8.52 at 61, stays 5.4-7.5 (onset 56)",
     ),
     ("nanogpt-wandb", "last_char_token_to_token"): ("stable", "healthy"),
     ("nanogpt-wandb", "1729491541"): (
         "diverged",
-        "3.77 at 28-33, 7.38 at 37, never back below 4.67 (onset ~34)",
+        "3.77 at 30-33, 3.86 at 34, 4.10 at 35, 7.38 at 37, never below 4.67 (onset 34-35)",
     ),
     ("bigscience", "13B"): (
         "spiking",

@@ -90,13 +90,15 @@ class _FiniteAnalysis:
         self._prefix = _prefix_noise(x, min(config.noise_window, window))
 
         self.baseline = np.empty(n)
+        self._chunk_low = np.empty(-(-n // _CHUNK))  # lowest 3-point median per chunk
         self._judged = np.empty(n, dtype=np.int64)  # where each point's baseline was set
         departs = np.empty(n, dtype=bool)
         running, last_set = np.inf, 0  # carried from chunk to chunk
         ramp = np.arange(min(n, _CHUNK), dtype=np.int64)
         for a in range(0, n, _CHUNK):
             b = min(n, a + _CHUNK)
-            trailing = self._smoothed(a, b, level=False)[1]
+            median3, trailing, _ = self._smoothed(a, b, level=False)
+            self._chunk_low[a // _CHUNK] = median3.min()
             blocks = slice(min(a // window, noise.size - 1), min((b - 1) // window + 1, noise.size))
             if quiet_block[blocks].all():
                 low = trailing.copy()
@@ -303,15 +305,39 @@ class _FiniteAnalysis:
     def onset(self, lo: int, hi: int) -> int:
         """Where a departure that first crossed the threshold at ``hi`` began.
 
-        First the last point of minimum level in [lo, hi]; then, around it, the kink of
-        the best continuous two-piece line through the 3-point medians (a smoothed
-        minimum sits early when the rise is steeper than the descent before it).
+        The last point of minimum level in [lo, hi] only bounds the search: a 9-point
+        mean starts rising half a window before a jump. Within that bound, the kink of
+        the best continuous two-piece line through the 3-point medians up to ``hi`` is
+        the last point on the line the loss was following (for a jump, the point before
+        it, so the jump's first point is the onset). A small rise just before a jump
+        belongs to it: the onset moves back over the points already standing clear
+        (``return_sigmas`` noise widths) above the lowest loss so far.
         """
         segment = self.level(lo, hi + 1)
         rough = lo + int(segment.size - 1 - np.argmin(segment[::-1]))
         span = max(hi - rough, 2 * self.smooth_window, 8)
         a = max(lo, rough - span)
-        return _kink(self.median3(a, hi + 1), a, rough)
+        y = self.median3(a, hi + 1)
+        kink = _kink(y, a, a + int(y.size - 1 - np.argmin(y[::-1])))
+        start = hi if kink >= hi - 1 else kink
+        sigma = float(self._sigma(self._judged[hi : hi + 1])[0][0])
+        band = self.running_low(start) + self.config.return_sigmas * sigma
+        settled = np.flatnonzero(y[: start - a] <= band)
+        return a + int(settled[-1]) + 1 if settled.size else start
+
+    def running_low(self, stop: int) -> float:
+        """The lowest loss before point ``stop``, as the reasons report it.
+
+        The lowest 3-point median of the points before ``stop``, the last of them kept
+        as it is (a median would mix in the jump that follows): one wild low point does
+        not set it, and unlike the smoothed baseline it does not lag a falling loss.
+        """
+        if stop <= 0:
+            return float(self.x[0])
+        k = (stop - 1) // _CHUNK  # whole chunks whose medians use no point from stop on
+        low = float(self._chunk_low[:k].min()) if k else np.inf
+        lo = max(0, k * _CHUNK - 1)
+        return min(low, float(_median3(self.x[lo:stop])[k * _CHUNK - lo :].min()))
 
 
 def _spread(per_block: np.ndarray, a: int, b: int, window: int) -> np.ndarray:
@@ -347,7 +373,8 @@ def _prefix_noise(x: np.ndarray, points: int) -> np.ndarray:
 def _kink(y: np.ndarray, offset: int, fallback: int) -> int:
     """Index (plus ``offset``) of the kink of the least-squares continuous hinge through y.
 
-    The fit is y ~ a + b*t + c*max(0, t - k) for every candidate k, solved at once; with
+    The fit is y ~ a + b*t + c*max(0, t - k) for every candidate k up to the last but one
+    point (a jump at the last point has its kink just before it), solved at once; with
     fewer than 6 points, or a kink that does not turn upwards, ``fallback`` is kept.
     """
     m = y.size
@@ -366,7 +393,7 @@ def _kink(y: np.ndarray, offset: int, fallback: int) -> int:
     if not np.isfinite(spread) or spread == 0:
         return fallback
     y = y / spread  # unit scale: squares of absurd losses would overflow
-    kinks = np.arange(1, m - 2)
+    kinks = np.arange(1, m - 1)
     hinge = np.maximum(t[None, :] - kinks[:, None], 0.0)  # (candidates, points)
     ones = np.ones(m)
     cols = np.stack(
@@ -692,7 +719,7 @@ def _still_recovering(
     if n - start >= config.min_sustained_points or int(where[-1]) != n - 1:
         return False
     x = analysis.x
-    height = float(x[exc.peak]) - float(analysis.baseline[exc.peak])
+    height = float(x[exc.peak]) - analysis.running_low(exc.start)
     fallen = float(x[exc.peak]) - float(x[-1])
     return bool(height > 0 and fallen >= config.recovering_fraction * height)
 
@@ -735,7 +762,7 @@ def _blowup_reason(
     onset_at: int,
 ) -> str:
     x = analysis.x
-    base = float(analysis.baseline[exc.first_departure])
+    base = analysis.running_low(onset_at)
     peak = int(onset_at + np.argmax(x[onset_at : exc.end]))
     tail = (
         "never came back"
@@ -810,8 +837,8 @@ def _largest(
     finite_peaks = [(s, p, e) for s, p, e in spikes if np.isfinite(loss[p])]
     if not finite_peaks:
         return ""
-    _, p, e = max(finite_peaks, key=lambda t: loss[t[1]])
-    spike_base = float(analysis.baseline[where.finite_index(p)])
+    s, p, e = max(finite_peaks, key=lambda t: loss[t[1]])
+    spike_base = analysis.running_low(where.finite_index(s))
     return (
         f", the largest {_num(loss[p])} at step {int(steps[p])} "
         f"({_how_far(float(loss[p]), spike_base)} its running minimum {_num(spike_base)}), "
@@ -831,7 +858,7 @@ def _recovering(
     x = analysis.x
     j = where.finite_index(peak)
     top, final = float(x[j]), float(x[-1])
-    spike_base = float(analysis.baseline[j])
+    spike_base = analysis.running_low(where.finite_index(start))
     back = (top - final) / (top - spike_base) if top > spike_base else 0.0
     return (
         f"still recovering when the log ends: {_num(top)} at step {int(steps[peak])} "

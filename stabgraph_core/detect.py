@@ -50,23 +50,28 @@ optimizer steps, so a run logged every 10 steps is judged like one logged every 
    followed by a new departure within ``merge_gap`` points was not one.
    An excursion that returns within ``return_window`` points is a **spike**; one that
    returns only later is a **divergence**.
-5. **Open at the end.** An excursion still open when the log ends is a **divergence**
-   when it has lasted ``min_sustained_points`` (20) logged points or more, or is still
-   near its peak. A shorter one whose last value has already fallen back by
-   ``recovering_fraction`` (25%) of its height (peak minus baseline) is a **spike** on
-   its way back: its ``end`` is the last step and ``reason`` says it was recovering and
-   had not yet reached its baseline. A log cut a few points into a spike must not be
-   called a divergence (BigScience 13B at iteration 29050: 2.77 -> 8.72, then 7.65,
-   7.19, 6.85 and the excerpt ends), while a run that falls back by as much but stays
-   up for dozens of points (a nanoGPT run: 3.66 -> 8.52, still 6.96 sixty points on)
-   and a blow-up that rises to the end, however short, stay divergences. A log that
-   ends on NaN/Inf is never on its way back.
-6. **Onset.** A divergence is dated where the departure began: around the last point at
-   which the smoothed level stood at its minimum between the previous excursion and the
-   first departing point, the kink of the best continuous two-piece line through the
-   3-point medians. Earlier excursions after which the level never got halfway back to
-   the baseline are part of the same rise. A threshold crossing would date a slow
-   blow-up tens of steps late.
+5. **Open at the end.** An excursion still open when the log ends is a **divergence** when
+   it has lasted ``min_sustained_points`` (20) logged points or more, or is still near its
+   peak. A shorter one whose last value has already fallen back by ``recovering_fraction``
+   (25%) of its height (peak minus the lowest loss before it) is a **spike** on its way
+   back: its ``end`` is the last step and ``reason`` says it was recovering and had not yet
+   reached its baseline. A log cut a few points into a spike must not be called a
+   divergence (BigScience 13B at iteration 29050: 2.77 -> 8.72, then 7.65, 7.19, 6.85 and
+   the excerpt ends), while a run that falls back by as much but stays up for dozens of
+   points (a nanoGPT run: 3.66 -> 8.52, still 6.96 sixty points on) and a blow-up that
+   rises to the end, however short, stay divergences. A log that ends on NaN/Inf is never
+   on its way back.
+6. **Onset.** A divergence is dated where the departure began: the kink of the best
+   continuous two-piece line through the 3-point medians (not the smoothed level, which
+   a 9-point mean starts lifting half a window before a jump), searched around the last
+   point at which the smoothed level stood at its minimum between the previous
+   excursion and the first departing point. A kink right before the first departing
+   point is a jump, dated at its first point; points just before it that already stood
+   ``return_sigmas`` noise widths above the lowest loss so far are part of the rise.
+   Earlier excursions after which the level never got halfway back to the baseline are
+   part of the same rise. A threshold crossing would date a slow blow-up tens of steps
+   late. The "running minimum" a reason quotes is the lowest 3-point median before the
+   onset (or the spike), not the lagging smoothed baseline.
 7. **Non-finite.** A NaN/Inf loss (a Megatron iteration without its loss field is NaN
    too) is a divergence at its first step, unless the loss is finite again within
    ``nonfinite_window`` points and stays finite for ``settle_window`` points (or to the
@@ -156,8 +161,8 @@ class DetectorConfig:
             this many logged points is a divergence whatever it does, >= 1 (20; 1 makes
             every open excursion a divergence).
         recovering_fraction: a shorter open excursion whose last value is already this
-            share of its height (peak minus baseline) below its peak is a spike on its
-            way back, 0 < recovering_fraction <= 1 (0.25).
+            share of its height (peak minus the lowest loss before it) below its peak is a
+            spike on its way back, 0 < recovering_fraction <= 1 (0.25).
         nonfinite_window: at most this many non-finite points in a row can still be a
             spike, >= 1 (10).
         settle_window: after non-finite values the loss must stay finite this long (or
