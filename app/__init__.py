@@ -6,6 +6,7 @@ in ``app/callbacks/`` and register themselves with ``dash.callback`` when import
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 from dash import Dash
@@ -34,13 +35,8 @@ from . import layout  # noqa: E402
 
 app.layout = layout.serve_layout
 
-from .callbacks import (  # noqa: E402, F401
-    detection,
-    export,
-    figure,
-    source,
-    table,
-    toggles,
-    url,
-    zoom,
-)
+# Imported by name, not with ``from .callbacks import ...``: that would bind ``detection``,
+# ``figure`` ... in this package's namespace, shadowing the core-facing modules of the same
+# name (``app.detection``) depending on import order.
+for _feature in ("detection", "export", "figure", "source", "table", "toggles", "url", "zoom"):
+    import_module(f"{__name__}.callbacks.{_feature}")
