@@ -1,20 +1,25 @@
 """The chart as the browser gets it: the core figure builder at screen resolution, cached.
 
-Building the figure for 10 runs x 1M steps downsamples 10M points; doing that once per
-(source, smoothing, scale, x axis, x range) per process keeps the figure callback within a
-few tens of milliseconds. The cache holds plain figure dicts, and callers get shallow
-copies of the trace dicts so they can set ``visible`` without touching the cached one.
+Loaded runs are read-only, so the core remembers per run the smoothed curve, the chosen
+points and the NaN/Inf scans: an option that does not move the points (log y, markers, a
+smoothing weight seen before) rebuilds 10 runs x 1M steps in about ten milliseconds. The
+figure is built as a plain dict (``figure_dict``) and its arrays encoded as Plotly's
+base64 typed arrays here, exactly as ``go.Figure.to_dict`` would send them, without
+constructing a figure object and deep-copying it back out. Finished charts are cached
+per (source, smoothing, scale, x axis, x range); callers get shallow copies of the trace
+dicts so they can set ``visible`` without touching the cached one.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from stabgraph_core.figure import FigureOptions, build_figure
+from stabgraph_core.figure import FigureOptions, figure_dict
 
 from . import data, ids, view
 
@@ -70,14 +75,63 @@ def _chart(
     x_range: tuple[float, float] | None,
 ) -> dict[str, Any]:
     options = options_for(loaded, smoothing=smoothing, log_y=log_y, x_axis=x_axis, x_range=x_range)
-    figure = build_figure(loaded.runs, options, detections=loaded.detections)
-    lean_hover(figure, smoothing=smoothing, x_axis=x_axis)
-    compact_arrays(figure)
-    figure.update_layout(autosize=True, margin={"t": 24, "r": 12}, uirevision=loaded.choice.label)
-    out = figure.to_dict()
+    # the plain dict build_figure wraps: no go.Figure to construct and deep-copy back out
+    out = figure_dict(loaded.runs, options, detections=loaded.detections)
+    lean_hover(out, smoothing=smoothing, x_axis=x_axis)
+    compact_arrays(out)
+    layout = out["layout"]
+    layout.update(autosize=True, uirevision=loaded.choice.label)
+    layout["margin"] = {**layout.get("margin", {}), "t": 24, "r": 12}
     for key in ("width", "height", "title"):  # the page sizes the chart; the header names it
-        out["layout"].pop(key, None)
+        layout.pop(key, None)
+    for props in (*out["data"], layout):
+        _encode_arrays(props)
     return out
+
+
+def _encode_arrays(props: dict[str, Any]) -> None:
+    """NumPy arrays as Plotly's base64 typed arrays, as ``Figure.to_dict`` sends them.
+
+    Nested property dicts are walked too; ``range`` is left alone, as Plotly leaves it.
+    """
+    for key, value in props.items():
+        if isinstance(value, np.ndarray) and key != "range":
+            props[key] = _typed_array(value)
+        elif isinstance(value, dict):
+            _encode_arrays(value)
+
+
+def _typed_array(values: np.ndarray) -> Any:
+    """One array as Plotly's typed-array spec (64-bit integers narrowed as Plotly does)."""
+    if values.size == 0:
+        return values
+    if values.dtype.name in ("int64", "uint64"):
+        signed = values.dtype.kind == "i"
+        narrow = (np.int8, np.int16, np.int32) if signed else (np.uint8, np.uint16, np.uint32)
+        low, high = values.min(), values.max()
+        fits = [t for t in narrow if low >= np.iinfo(t).min and high <= np.iinfo(t).max]
+        if not fits:
+            return values
+        values = values.astype(fits[0])
+    code = _TYPED.get(values.dtype.name)
+    if code is None:
+        return values
+    spec = {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(values)).decode()}
+    if values.ndim > 1:
+        spec["shape"] = str(values.shape)[1:-1]
+    return spec
+
+
+_TYPED = {
+    "int8": "i1",
+    "uint8": "u1",
+    "int16": "i2",
+    "uint16": "u2",
+    "int32": "i4",
+    "uint32": "u4",
+    "float32": "f4",
+    "float64": "f8",
+}
 
 
 def compact_arrays(figure: Any) -> None:
@@ -88,9 +142,9 @@ def compact_arrays(figure: Any) -> None:
     Values beyond float32's range (an exploded loss of 1e300) are clipped to ±1e38 rather than
     becoming Inf; they are far off the chart either way. Exports never go through this.
     """
-    for trace in figure.data:
+    for trace in figure["data"]:
         for key in ("x", "y", "customdata"):
-            values = getattr(trace, key, None)
+            values = _get(trace, key)
             if not isinstance(values, np.ndarray) or values.size == 0:
                 continue
             if values.dtype.kind == "f":
@@ -109,8 +163,8 @@ def lean_hover(figure: Any, *, smoothing: float, x_axis: str) -> None:
     is left exactly as built.
     """
     same_as = {0: "x" if x_axis == "steps" else None, 1: None if smoothing else "y", 2: "y"}
-    for trace in figure.data:
-        custom, template = trace.customdata, trace.hovertemplate
+    for trace in figure["data"]:
+        custom, template = _get(trace, "customdata"), _get(trace, "hovertemplate")
         if not isinstance(custom, np.ndarray) or custom.ndim != 2 or custom.shape[1] != 3:
             continue
         if not isinstance(template, str) or custom.dtype.kind not in "iuf":
@@ -125,8 +179,13 @@ def lean_hover(figure: Any, *, smoothing: float, x_axis: str) -> None:
         text = text.replace("\0", "")
         if "customdata" in text.replace("%{customdata[", "") or "\0" in text:
             continue
-        trace.hovertemplate = text
-        trace.customdata = custom[:, keep] if keep else None
+        trace["hovertemplate"] = text
+        trace["customdata"] = custom[:, keep] if keep else None
+
+
+def _get(trace: Any, key: str) -> Any:
+    """A trace property, from a trace dict or a ``go.Scatter`` alike (None when unset)."""
+    return trace.get(key) if isinstance(trace, dict) else trace[key]
 
 
 def _fits_int32(values: np.ndarray) -> bool:

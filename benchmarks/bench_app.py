@@ -4,7 +4,10 @@ Requests go to ``/_dash-update-component`` through Flask's test client, exactly 
 sends them, so the times include Dash's argument handling and JSON encoding. Printed:
 
 - the figure callback: cold (first request for the source: simulate + detect + build),
-  after an option change (runs cached, figure built again), and repeated (figure cached);
+  after an option change (runs cached, figure built again: the smoothed curves and chosen
+  points are remembered per run, so log y or markers cost only the figure itself), at a
+  smoothing weight not seen before (the smoothed curves and their points computed again),
+  and repeated (figure cached);
 - a length toggle (a Patch of ``visible``) and a zoom (re-aggregating the visible range);
 - response sizes;
 - first load of the page to a drawn chart in headless Chromium (cold and warm server).
@@ -113,14 +116,22 @@ def _post(client, payload: dict) -> tuple[float, int, dict]:
     return elapsed, len(body), json.loads(body)
 
 
-def _timed(client, payload: dict, repeat: int, rebuild: bool = False) -> tuple[float, int, dict]:
-    """Median time, last size and body of ``repeat`` requests (``rebuild``: no figure cache)."""
+def _timed(
+    client, payload: dict, repeat: int, rebuild: bool = False, afresh: bool = False
+) -> tuple[float, int, dict]:
+    """Median time, last size and body of ``repeat`` requests.
+
+    ``rebuild``: no figure cache; ``afresh``: no remembered smoothed curves either.
+    """
     from app import charts
+    from stabgraph_core import smoothing
 
     times, size, body = [], 0, {}
     for _ in range(repeat):
-        if rebuild:
+        if rebuild or afresh:
             charts.clear_cache()
+        if afresh:
+            smoothing.clear_cache()
         t, size, body = _post(client, payload)
         times.append(t)
     return statistics.median(times), size, body
@@ -159,6 +170,8 @@ def bench_http(source: dict[str, Any], repeat: int) -> None:
             client, _payload(fig_dep, values, "smoothing.value"), repeat, rebuild=True
         )
         _row(f"figure callback, built from cached runs, smoothing {smoothing}", t, size)
+    t, size, _ = _timed(client, _payload(fig_dep, values, "smoothing.value"), repeat, afresh=True)
+    _row("figure callback, smoothing weight not seen before (0.6)", t, size)
     values["smoothing.value"] = 0
 
     values |= {"lengths.value": [8192, 131072, 524288, 1048576], "trace-map.data": trace_map}

@@ -14,6 +14,9 @@ The contract, the same for every caller:
 from __future__ import annotations
 
 import math
+import threading
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -22,6 +25,9 @@ from .errors import InvalidArgumentError
 DEFAULT_MAX_POINTS = 2000
 MIN_POINTS = 3
 _MINMAX_RATIO = 4
+# chosen-index sets remembered per process (a few kB each): every run of a few sources
+# at a few zoom levels and point budgets
+CACHE_ENTRIES = 512
 
 
 def downsample(
@@ -75,6 +81,94 @@ def downsample(
     return np.unique(keep).astype(np.int64) + lo
 
 
+class IdentityLRU:
+    """A bounded LRU of results computed from read-only arrays, keyed by the arrays' identity.
+
+    Each entry holds weak references to the arrays it was computed from and is used only
+    while they are the very same objects (an id reused by a new array does not match), and
+    only arrays nobody can write to are cached, so a remembered result always matches the
+    arrays' contents. The cache never keeps an array alive. Per process, keyed by identity:
+    no state that could differ between callers with the same input. A lock keeps it
+    consistent under a threaded server.
+    """
+
+    def __init__(self, max_entries: int, max_bytes: int | None = None) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, tuple[tuple[weakref.ref, ...], np.ndarray]] = (
+            OrderedDict()
+        )
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def cacheable(*arrays: np.ndarray) -> bool:
+        """Whether results from ``arrays`` may be remembered: ndarrays nobody can write to."""
+        return all(isinstance(a, np.ndarray) and not a.flags.writeable for a in arrays)
+
+    def get(self, arrays: tuple[np.ndarray, ...], extra: tuple) -> np.ndarray | None:
+        key = (*(id(a) for a in arrays), *extra)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or any(r() is not a for r, a in zip(entry[0], arrays, strict=True)):
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, arrays: tuple[np.ndarray, ...], extra: tuple, result: np.ndarray) -> None:
+        result.flags.writeable = False  # shared by every later caller
+        key = (*(id(a) for a in arrays), *extra)
+        refs = tuple(weakref.ref(a) for a in arrays)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1].nbytes
+            self._entries[key] = (refs, result)
+            self._bytes += result.nbytes
+            while len(self._entries) > self.max_entries or (
+                self.max_bytes is not None
+                and self._bytes > self.max_bytes
+                and len(self._entries) > 1
+            ):
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+_CHOSEN = IdentityLRU(CACHE_ENTRIES)
+
+
+def downsample_cached(
+    steps: np.ndarray,
+    values: np.ndarray,
+    n_out: int | None,
+    x_range: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """:func:`downsample`, remembered per (steps, values, n_out, x_range) for read-only arrays.
+
+    Changing an option that does not move the chosen points (log y, smoothing, markers)
+    then costs a lookup instead of a pass over every step. Arrays that can still be
+    written to are downsampled afresh every time. The returned indices are read-only.
+    """
+    if not _CHOSEN.cacheable(steps, values):
+        return downsample(steps, values, n_out, x_range)
+    extra = (n_out, None if x_range is None else tuple(float(v) for v in x_range))
+    found = _CHOSEN.get((steps, values), extra)
+    if found is None:
+        found = downsample(steps, values, n_out, x_range)
+        _CHOSEN.put((steps, values), extra, found)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every remembered choice of points (benchmarks and tests)."""
+    _CHOSEN.clear()
+
+
 def _window(x: np.ndarray, x_range: tuple[float, float] | None) -> tuple[int, int]:
     """[lo, hi) of the points inside ``x_range`` plus one neighbour on each side."""
     if x_range is None or x.size == 0:
@@ -97,4 +191,4 @@ def _minmax_lttb(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
     )
 
 
-__all__ = ["DEFAULT_MAX_POINTS", "MIN_POINTS", "downsample"]
+__all__ = ["DEFAULT_MAX_POINTS", "MIN_POINTS", "clear_cache", "downsample", "downsample_cached"]

@@ -26,7 +26,11 @@ rasterise those parts of an EPS.
 Cost: with ``max_points`` set, every step of every run is touched only by the smoothing,
 the downsampler and a few whole-array reductions; everything else (the y cap, the rug,
 onsets, hover data) works on the chosen points, a sample or the non-finite indices, so
-10 runs x 1M steps build in about a tenth of a second.
+10 runs x 1M steps build in about a tenth of a second. For read-only runs (the app's) the
+smoothed curves, chosen points and full-series scans are remembered per process in
+bounded LRU caches keyed by the arrays' identity, so redrawing with another option that
+does not move the points takes about ten milliseconds; writable runs are computed afresh
+every time, and either way the figure is the same.
 
 The figure is sized for print: 12 x 7 in at 96 CSS px per inch (1152 x 672 px), so a PDF
 or SVG comes out 12 x 7 in and a PNG at ``dpi`` uses ``scale = dpi / 96``.
@@ -41,11 +45,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from . import downsample as _downsample
+from . import smoothing as _smoothing
 from .detect import Detection, detect_run
-from .downsample import MIN_POINTS, downsample
+from .downsample import MIN_POINTS, IdentityLRU, downsample_cached
 from .errors import InvalidArgumentError
 from .model import Run, length_label, model_display_name
-from .smoothing import MAX_WEIGHT, smooth
+from .smoothing import MAX_WEIGHT, smooth_cached
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -82,6 +88,10 @@ _RUG_STEP = 0.022
 RUG_MAX_STRETCHES = 500
 # steps per run the automatic y cap is fitted to (an even sample of longer runs)
 CAP_SAMPLE = 10_000
+# full-series scans remembered per read-only series (small index arrays): NaN/Inf steps per
+# run, and where a curve leaves a capped axis
+_NONFINITE = IdentityLRU(256)
+_ABOVE = IdentityLRU(256)
 
 
 @dataclass(frozen=True)
@@ -228,6 +238,37 @@ def build_figure(
     """
     import plotly.graph_objects as go
 
+    # Every property is known-good (a test validates a built figure property by property),
+    # so construction skips Plotly's validation: 10x faster for the same figure.
+    fig = go.Figure(figure_dict(runs, options, detections), _validate=False)
+    fig._validate = True  # edits made by callers afterwards are checked as usual
+    return fig
+
+
+def figure_dict(
+    runs: Iterable[Run],
+    options: FigureOptions = FigureOptions(),  # noqa: B008 - frozen, so sharing is safe
+    detections: Mapping[str, Detection] | None = None,
+) -> dict[str, Any]:
+    """What :func:`build_figure` draws, as a plain ``{"data", "layout"}`` dict.
+
+    The traces hold NumPy arrays as built. A server that sends the figure as JSON can use
+    this directly and skip constructing (and copying back out of) a ``go.Figure``, which
+    costs more than building the traces themselves.
+
+    Args:
+        runs: runs to draw (a RunSet or any iterable); filtered by ``options``.
+        options: what to draw; the default is the publication figure.
+        detections: detection per ``Run.run_id``; missing ones are computed with
+            ``detect_run`` (pass them when you already have them: detection is the
+            most expensive step).
+
+    Returns:
+        ``{"data": [trace dicts with "type": "scatter"], "layout": {...}}``.
+
+    Raises:
+        InvalidArgumentError: ``x_axis="tokens"`` but a shown run has no tokens series.
+    """
     shown = _select(runs, options)
     found = {r.run_id: (detections or {}).get(r.run_id) or detect_run(r) for r in shown}
     colors = model_colors(r.model for r in shown)
@@ -258,11 +299,19 @@ def build_figure(
 
     for trace in traces:
         trace["type"] = "scatter"
-    # Every property above is known-good (a test validates a built figure property by
-    # property), so construction skips Plotly's validation: 10x faster for the same figure.
-    fig = go.Figure({"data": traces, "layout": layout}, _validate=False)
-    fig._validate = True  # edits made by callers afterwards are checked as usual
-    return fig
+    return {"data": traces, "layout": layout}
+
+
+def clear_cache() -> None:
+    """Forget every remembered smoothing, choice of points and scan (benchmarks and tests).
+
+    Only read-only series (the app's runs) are remembered, so the figure never depends on
+    what is cached: clearing changes how long the next build takes, not what it draws.
+    """
+    _downsample.clear_cache()
+    _smoothing.clear_cache()
+    _NONFINITE.clear()
+    _ABOVE.clear()
 
 
 def _select(runs: Iterable[Run], options: FigureOptions) -> list[Run]:
@@ -302,15 +351,17 @@ class _Curve:
         self.detection = detection
         self.x = _x_values(run, options.x_axis)
         self.raw = run.loss
-        self.shown = smooth(run.loss, options.smoothing) if options.smoothing else run.loss
-        self.keep = downsample(self.x, self.raw, options.max_points, options.x_range)
+        # both remembered for read-only series (the app's), so an option that does not move
+        # the chosen points (log y, markers, the smoothing weight for the raw curve) is cheap
+        self.shown = smooth_cached(run.loss, options.smoothing) if options.smoothing else run.loss
+        self.keep = downsample_cached(self.x, self.raw, options.max_points, options.x_range)
         # Drawn over the raw curve, the smoothed one gets its own points (chosen on its own
         # values) and half the budget: it is smooth by construction, and its hover carries
         # the raw loss too, so this keeps a smoothed view's payload near an unsmoothed one's.
         self.keep_shown = self.keep
         if options.smoothing and options.show_raw and options.max_points is not None:
             half = max(MIN_POINTS, options.max_points // 2)
-            self.keep_shown = downsample(self.x, self.shown, half, options.x_range)
+            self.keep_shown = downsample_cached(self.x, self.shown, half, options.x_range)
         self.extent = _extent(self.x, sorted_x=options.x_axis == "steps")
         self.onset_index: int | None = None
         onset = _onset_step(run, detection)
@@ -483,14 +534,14 @@ class _Curve:
         One reduction tells the runs that stay below (most of them); only the others are
         scanned step by step, so the marker sits at the exact step in every view.
         """
-        if not np.fmax.reduce(self.shown, initial=-np.inf) > y_top:  # fmax skips NaN
+        found = _ABOVE.get((self.shown,), (y_top,))
+        if found is None:
+            found = _first_and_peak_above(self.shown, y_top)
+            if _ABOVE.cacheable(self.shown):
+                _ABOVE.put((self.shown,), (y_top,), found)
+        if found.size == 0:
             return None
-        above = np.flatnonzero(self.shown > y_top)  # NaN compares False
-        above = above[np.isfinite(self.shown[above])]
-        if above.size == 0:
-            return None
-        first = above[0]
-        peak = above[np.argmax(self.shown[above])]
+        first, peak = int(found[0]), int(found[1])
         return {
             "mode": "markers",
             "x": self.x[[first]],
@@ -564,7 +615,28 @@ def _x_values(run: Run, x_axis: str) -> np.ndarray:
     return out
 
 
+def _first_and_peak_above(shown: np.ndarray, y_top: float) -> np.ndarray:
+    """[first index above ``y_top``, index of the highest finite value] or empty if none."""
+    if not np.fmax.reduce(shown, initial=-np.inf) > y_top:  # fmax skips NaN
+        return np.empty(0, dtype=np.int64)
+    above = np.flatnonzero(shown > y_top)  # NaN compares False
+    above = above[np.isfinite(shown[above])]
+    if above.size == 0:
+        return np.empty(0, dtype=np.int64)
+    return np.array([above[0], above[np.argmax(shown[above])]], dtype=np.int64)
+
+
 def _nonfinite_indices(values: np.ndarray) -> np.ndarray:
+    """Indices of the NaN/Inf values, remembered for read-only series (see ``IdentityLRU``)."""
+    found = _NONFINITE.get((values,), ())
+    if found is None:
+        found = _scan_nonfinite(values)
+        if _NONFINITE.cacheable(values):
+            _NONFINITE.put((values,), (), found)
+    return found
+
+
+def _scan_nonfinite(values: np.ndarray) -> np.ndarray:
     """Indices of the NaN/Inf values; one cheap sum answers for the many runs with none."""
     with np.errstate(invalid="ignore", over="ignore"):
         total = float(np.add.reduce(values))
@@ -1018,7 +1090,9 @@ __all__ = [
     "WIDTH_PX",
     "FigureOptions",
     "build_figure",
+    "clear_cache",
     "default_title",
+    "figure_dict",
     "length_dashes",
     "model_colors",
 ]

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .downsample import IdentityLRU
 from .errors import InvalidArgumentError
 
 MAX_WEIGHT = 0.999
@@ -20,6 +21,10 @@ MAX_WEIGHT = 0.999
 _EXP_LIMIT = 600.0
 _NO_SCALE_BELOW = 1e40  # 1e40 * e**600 * block length is still far below float64's max
 _DEBIAS_LIMIT = 800.0  # w**n < e**-800 is 0 in float64, so 1 - w**n is exactly 1
+_SLAB_VALUES = 65_536  # rows of the block grid finished together: stays in the CPU cache
+# smoothed series remembered per process: a few weights of a 10 x 1M-step source
+CACHE_BYTES = 256 * 2**20
+_SMOOTHED = IdentityLRU(max_entries=64, max_bytes=CACHE_BYTES)
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:
@@ -63,14 +68,35 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+def smooth_cached(values: np.ndarray, weight: float) -> np.ndarray:
+    """:func:`smooth`, remembered per (values, weight) when ``values`` is read-only.
+
+    Redrawing with the same smoothing (log y, zoom, markers) then reuses the curve. The
+    result is read-only (it is shared); writable input is smoothed afresh every time.
+    """
+    if not _SMOOTHED.cacheable(values):
+        return smooth(values, weight)
+    extra = (float(weight),)
+    found = _SMOOTHED.get((values,), extra)
+    if found is None:
+        found = smooth(values, weight)
+        _SMOOTHED.put((values,), extra, found)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every remembered smoothed series (benchmarks and tests)."""
+    _SMOOTHED.clear()
+
+
 def _ema(x: np.ndarray, w: float) -> np.ndarray:
     """``last_k = w * last_{k-1} + (1 - w) * x_k`` with ``last_{-1} = 0``, in blocks.
 
     Within a block the recurrence is a closed form: ``last_k = w**(k+1) * carry +
     (1 - w) * w**k * cumsum(x_j * w**-j)``. Blocks are short enough that ``w**-j`` stays
-    finite and are scaled to ``|x| <= 1``, so nothing overflows; all blocks are computed at
-    once as rows of a 2-D array, and only the carry from block to block (one number per
-    block) is a Python loop.
+    finite and are scaled to ``|x| <= 1``, so nothing overflows; blocks are rows of a 2-D
+    array, computed a cache-sized slab of rows at a time, and only the carry from block
+    to block (one number per block) is a Python loop.
     """
     n = x.size
     block = max(1, min(n, int(_EXP_LIMIT / -math.log(w))))
@@ -83,21 +109,30 @@ def _ema(x: np.ndarray, w: float) -> np.ndarray:
     big = max(abs(float(x.max())), abs(float(x.min()))) > _NO_SCALE_BELOW
     scale = np.abs(grid).max(axis=1) if big else np.ones(rows)
     scale[scale == 0] = 1.0
-    if big:
-        grid /= scale[:, None]
-    grid /= powers
-    np.cumsum(grid, axis=1, out=grid)
-    grid *= (1.0 - w) * powers
-    if big:
-        grid *= scale[:, None]
+    weights = (1.0 - w) * powers
+    # every step below works row by row, so a slab of rows at a time gives the same sums
+    # while the slab stays in the CPU cache
+    slab = max(1, _SLAB_VALUES // block)
+    for start in range(0, rows, slab):
+        part = grid[start : start + slab]
+        if big:
+            part /= scale[start : start + slab, None]
+        part /= powers
+        np.cumsum(part, axis=1, out=part)
+        part *= weights
+        if big:
+            part *= scale[start : start + slab, None]
     # carry into block b = last value of block b-1 (its own part plus its carry times w**block)
     ends = grid[:, -1].tolist()
     decay = w * float(powers[-1])
     carries = [0.0] * rows
     for b in range(1, rows):
         carries[b] = ends[b - 1] + carries[b - 1] * decay
-    grid += np.outer(carries, w * powers)
-    return grid.reshape(-1)[:n].copy() if rows * block != n else grid.reshape(-1)
+    carried = np.asarray(carries)
+    step_powers = w * powers
+    for start in range(0, rows, slab):
+        grid[start : start + slab] += np.outer(carried[start : start + slab], step_powers)
+    return grid.reshape(-1)[:n]
 
 
 def smooth_reference(values: np.ndarray, weight: float) -> np.ndarray:
@@ -117,4 +152,4 @@ def smooth_reference(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-__all__ = ["MAX_WEIGHT", "smooth", "smooth_reference"]
+__all__ = ["MAX_WEIGHT", "clear_cache", "smooth", "smooth_cached", "smooth_reference"]

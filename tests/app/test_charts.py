@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
+import pytest
+from _plotly_utils.utils import to_typed_array_spec
+from plotly.utils import PlotlyJSONEncoder
 
-from app import charts
+from app import charts, data
+from stabgraph_core.figure import build_figure
 
 TEMPLATE = "step %{customdata[0]:,}<br>loss %{customdata[1]:.4g}<br>smoothed %{customdata[2]:.4g}"
 
@@ -55,3 +61,55 @@ def test_float_arrays_go_out_as_float32_without_overflowing_to_inf() -> None:
     assert fig.data[0].x.dtype.kind == "i"
     y = fig.data[0].y
     assert y.dtype == np.float32 and np.isfinite(y[1]) and np.isnan(y[2])
+
+
+def _through_plotly(loaded, smoothing: float, log_y: bool, x_range) -> dict:
+    """The chart built the slow way: a validated-free go.Figure edited and copied out."""
+    options = charts.options_for(loaded, smoothing=smoothing, log_y=log_y, x_range=x_range)
+    fig = build_figure(loaded.runs, options, detections=loaded.detections)
+    charts.lean_hover(fig, smoothing=smoothing, x_axis="steps")
+    charts.compact_arrays(fig)
+    fig.update_layout(autosize=True, margin={"t": 24, "r": 12}, uirevision=loaded.choice.label)
+    out = fig.to_dict()
+    for key in ("width", "height", "title"):
+        out["layout"].pop(key, None)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("smoothing", "log_y", "x_range"),
+    [(0.0, False, None), (0.6, True, None), (0.6, False, (300.0, 900.0))],
+)
+def test_the_chart_dict_is_exactly_what_plotly_would_send(smoothing, log_y, x_range) -> None:
+    data.clear_cache()
+    loaded = data.load_source(
+        {"kind": "simulated", "seed": 7, "steps": 6000, "lengths": [8192, 131072]}
+    )
+    charts.clear_cache()
+    got = charts.chart(loaded, smoothing, log_y, "steps", x_range)
+    expected = _through_plotly(loaded, smoothing, log_y, x_range)
+    dump = {"cls": PlotlyJSONEncoder, "sort_keys": True}
+    assert json.dumps(got, **dump) == json.dumps(expected, **dump)
+    assert any(isinstance(t.get("y"), dict) and "bdata" in t["y"] for t in got["data"])
+    data.clear_cache()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([1, -2, 300], dtype=np.int64),
+        np.array([1, 70_000], dtype=np.int64),
+        np.array([2**40], dtype=np.int64),
+        np.array([1, 2**20], dtype=np.uint64),
+        np.array([[1.5, 2.5], [3.5, np.nan]], dtype=np.float32),
+        np.array([True, False]),
+        np.empty(0),
+    ],
+)
+def test_arrays_are_encoded_as_plotly_encodes_them(values: np.ndarray) -> None:
+    got = charts._typed_array(values)
+    expected = to_typed_array_spec(values)
+    if isinstance(expected, dict):
+        assert got == expected
+    else:
+        assert isinstance(got, np.ndarray) and np.array_equal(got, expected)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 
-from stabgraph_core.downsample import downsample
+from stabgraph_core.downsample import (
+    _CHOSEN,
+    CACHE_ENTRIES,
+    clear_cache,
+    downsample,
+    downsample_cached,
+)
 from stabgraph_core.errors import InvalidArgumentError
 
 
@@ -70,3 +78,48 @@ def test_bad_arguments():
         downsample(np.arange(10), np.ones(10), 2)
     with pytest.raises(InvalidArgumentError, match="10 steps but 9 values"):
         downsample(np.arange(10), np.ones(9), 100)
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    out = values.copy()
+    out.flags.writeable = False
+    return out
+
+
+def test_cached_choice_is_the_same_and_remembered_for_read_only_series(noisy_with_one_spike):
+    clear_cache()
+    steps, values = (_read_only(a) for a in noisy_with_one_spike)
+    first = downsample_cached(steps, values, 500, (10_000.0, 90_000.0))
+    assert np.array_equal(first, downsample(steps, values, 500, (10_000.0, 90_000.0)))
+    assert not first.flags.writeable  # shared with later callers
+    assert downsample_cached(steps, values, 500, (10_000.0, 90_000.0)) is first
+    assert downsample_cached(steps, values, 400, (10_000.0, 90_000.0)) is not first
+    # the same contents in another array object are not taken for the cached one
+    assert downsample_cached(steps, values.copy(), 500, (10_000.0, 90_000.0)) is not first
+    clear_cache()
+    assert downsample_cached(steps, values, 500, (10_000.0, 90_000.0)) is not first
+
+
+def test_writable_series_are_downsampled_afresh(noisy_with_one_spike):
+    clear_cache()
+    steps, values = (a.copy() for a in noisy_with_one_spike)
+    before = downsample_cached(steps, values, 500)
+    values[10_000] = 99.0  # a writable series may change: the new spike must be chosen
+    after = downsample_cached(steps, values, 500)
+    assert 10_000 not in before and 10_000 in after
+
+
+def test_cache_is_bounded_and_holds_no_array_alive():
+    clear_cache()
+    steps = _read_only(np.arange(1000))
+    alive = [_read_only(np.sin(np.arange(1000) * (i + 1))) for i in range(CACHE_ENTRIES + 10)]
+    for values in alive:
+        downsample_cached(steps, values, 100)
+    assert len(_CHOSEN._entries) == CACHE_ENTRIES
+    ref = weakref.ref(alive[-1])
+    del alive, values
+    assert ref() is None  # the cache keeps no array alive
+    # an entry whose array is gone is never matched, even by a new array at the same id
+    fresh = _read_only(np.zeros(1000))
+    assert np.array_equal(downsample_cached(steps, fresh, 100), downsample(steps, fresh, 100))
+    clear_cache()

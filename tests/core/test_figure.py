@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from plotly.utils import PlotlyJSONEncoder
 
 from stabgraph_core import Run, simulate
 from stabgraph_core.detect import Detection, Spike, detect_run
@@ -20,7 +22,9 @@ from stabgraph_core.figure import (
     WIDTH_PX,
     FigureOptions,
     build_figure,
+    clear_cache,
     default_title,
+    figure_dict,
 )
 from stabgraph_core.smoothing import smooth
 
@@ -404,3 +408,44 @@ def test_a_loss_exploding_downwards_does_not_flatten_the_chart():
     found = Detection(True, 700, "exploded")
     fig = build_figure([run], detections={run.run_id: found})
     assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] <= 10
+
+
+def _frozen(run: Run) -> Run:
+    """``run`` with read-only arrays, as the app holds its loaded runs."""
+    steps, loss = run.steps.copy(), run.loss.copy()
+    steps.flags.writeable = loss.flags.writeable = False
+    frozen = run.with_(steps=steps, loss=loss)
+    assert not frozen.loss.flags.writeable
+    return frozen
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        FigureOptions(max_points=300),
+        FigureOptions(max_points=300, smoothing=0.6),
+        FigureOptions(max_points=300, smoothing=0.6, log_y=True, x_range=(200.0, 700.0)),
+        FigureOptions(smoothing=0.9),
+    ],
+)
+def test_remembered_work_never_changes_the_figure(reference_runs, options):
+    """Read-only runs (cached smoothing, points and scans) draw exactly what writable ones do."""
+    clear_cache()
+    frozen = [_frozen(r) for r in reference_runs]
+    expected = build_figure(reference_runs, options).to_plotly_json()
+    for _ in range(2):  # the first build fills the caches, the second reads them
+        got = build_figure(frozen, options).to_plotly_json()
+        assert json.dumps(got, cls=PlotlyJSONEncoder) == json.dumps(expected, cls=PlotlyJSONEncoder)
+    clear_cache()
+
+
+def test_figure_dict_is_what_build_figure_wraps(reference_runs):
+    options = FigureOptions(max_points=300, smoothing=0.6)
+    as_dict = figure_dict(reference_runs, options)
+    assert [t["type"] for t in as_dict["data"]] == ["scatter"] * len(as_dict["data"])
+    validated = go.Figure(as_dict).to_dict()  # every property is one Plotly knows
+    built = build_figure(reference_runs, options).to_dict()
+    for fig in (validated, built):  # validation fills in Plotly's default template
+        fig["layout"].pop("template")
+    dump = {"cls": PlotlyJSONEncoder, "sort_keys": True}
+    assert json.dumps(validated, **dump) == json.dumps(built, **dump)

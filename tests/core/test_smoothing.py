@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stabgraph_core.errors import InvalidArgumentError
-from stabgraph_core.smoothing import smooth, smooth_reference
+from stabgraph_core.smoothing import clear_cache, smooth, smooth_cached, smooth_reference
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.01, 0.3, 0.6, 0.9, 0.99, 0.999])
@@ -64,3 +64,26 @@ def test_all_nan_and_empty_series():
 def test_weight_out_of_range_is_rejected(weight):
     with pytest.raises(InvalidArgumentError, match="smoothing"):
         smooth(np.ones(3), weight)
+
+
+def test_cached_smoothing_is_the_same_read_only_and_keyed_by_weight():
+    clear_cache()
+    values = np.random.default_rng(3).normal(2.0, 0.5, 50_000)
+    values[100] = np.nan
+    values.flags.writeable = False
+    first = smooth_cached(values, 0.6)
+    assert np.array_equal(first, smooth(values, 0.6), equal_nan=True)
+    assert not first.flags.writeable
+    assert smooth_cached(values, 0.6) is first
+    other = smooth_cached(values, 0.9)
+    assert other is not first and np.array_equal(other, smooth(values, 0.9), equal_nan=True)
+    clear_cache()
+
+
+def test_writable_series_are_smoothed_afresh():
+    clear_cache()
+    values = np.linspace(1.0, 2.0, 1000)
+    before = smooth_cached(values, 0.5)
+    values[-1] = 100.0
+    after = smooth_cached(values, 0.5)
+    assert after[-1] > before[-1] + 40  # the change is seen, not a remembered curve
