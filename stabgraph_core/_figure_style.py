@@ -1,0 +1,70 @@
+"""Colours, sizes and small helpers shared by the figure modules (``figure`` re-exports them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from .model import Run
+
+PX_PER_INCH = 96
+WIDTH_IN, HEIGHT_IN = 12, 7
+WIDTH_PX, HEIGHT_PX = WIDTH_IN * PX_PER_INCH, HEIGHT_IN * PX_PER_INCH
+
+MODEL_COLORS: Mapping[str, str] = {"resnetbk": "#2E86AB", "mamba": "#A23B72"}
+DIVERGENCE_COLOR = "#F18F01"
+STABLE_COLOR = "#06A77D"
+# for other models: distinct from the four above and from each other
+OTHER_COLORS: tuple[str, ...] = (
+    "#5E4B8B",
+    "#C0392B",
+    "#3D5A6C",
+    "#8C6D46",
+    "#1F3A93",
+    "#7F8C8D",
+    "#B5487A",
+    "#2C3E50",
+)
+DASHES: tuple[str, ...] = ("solid", "dash", "dashdot", "dot", "longdashdot", "longdash")
+FONT_FAMILY = "Times New Roman, Liberation Serif, Times, DejaVu Serif, serif"
+DEFAULT_Y_CAP: Literal["auto"] = "auto"
+
+_ROLE_KEY = "key"
+_PLOT_PX = 800  # about the width of the plot area, legend excluded
+_LABEL_CHAR_PX = 6.5  # about the width of one label character at 13 px
+LABEL_CHARS = 32  # longer run names are cut in the legend and labels (hover has them whole)
+_RUG_TOP = 0.975  # y2 (paper-like 0..1) position of the first NaN/Inf rug row
+_RUG_STEP = 0.022
+# stretches of NaN/Inf per run drawn at most; closer ones are merged (about 1.5 px each)
+RUG_MAX_STRETCHES = 500
+# steps per run the automatic y cap is fitted to (an even sample of longer runs)
+CAP_SAMPLE = 10_000
+
+
+def short(text: str, limit: int = LABEL_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: legends and labels stay narrow."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _tint(hex_color: str, strength: float) -> str:
+    """``hex_color`` blended with white: opaque, so EPS (no transparency) stays vector."""
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    mix = [round(255 - strength * (255 - c)) for c in (r, g, b)]
+    return "#{:02X}{:02X}{:02X}".format(*mix)
+
+
+def _hashed_color(name: str) -> str:
+    import zlib
+
+    hue = zlib.crc32(name.encode()) % 360
+    return f"hsl({hue},55%,40%)"
+
+
+def _meta(run: Run | None, role: str, model: str | None = None) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id if run else None,
+        "model": run.model if run else model,
+        "seq_len": run.seq_len if run else None,
+        "seed": run.seed if run else None,
+        "role": role,
+    }
