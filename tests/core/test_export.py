@@ -123,6 +123,66 @@ def test_concurrent_exports_each_get_their_own_bytes():
         assert all(other not in svg for other in titles if other != title)
 
 
+def _count_page_reloads(monkeypatch) -> list[int]:
+    """Counts kaleido's tab reloads (its ``_return_kaleido_tab`` reloads the page)."""
+    import kaleido
+
+    reloads: list[int] = []
+    original = kaleido.Kaleido._return_kaleido_tab
+
+    async def counting(self, tab):
+        reloads.append(1)
+        await original(self, tab)
+
+    monkeypatch.setattr(kaleido.Kaleido, "_return_kaleido_tab", counting)
+    return reloads
+
+
+@pytest.mark.parametrize("reload_every", [2, 1000])
+def test_pages_are_kept_between_renders_and_reloaded_now_and_then(monkeypatch, reload_every):
+    _chromium_or_skip()
+    export.start_renderer(wait=True)
+    reloads = _count_page_reloads(monkeypatch)
+    monkeypatch.setattr(export, "RELOAD_EVERY", reload_every)
+    runs = simulate(lengths=[8192], num_steps=50)
+    titles = [f"Page reuse {i}" for i in range(6)]
+    for title in titles:
+        svg = export.figure_bytes(build_figure(runs, FigureOptions(title=title)), "svg").decode()
+        assert title in svg and all(t not in svg for t in titles if t != title)
+    if reload_every == 1000:
+        assert reloads == []  # six renders, not one page load
+    else:
+        assert len(reloads) >= 2  # each tab reloads every second render of its own
+
+
+def test_several_formats_are_rendered_side_by_side(small_figure, tmp_path, monkeypatch):
+    export.start_renderer(wait=True)
+    renderer = export._state["renderer"]
+    calc_fig = renderer.browser.calc_fig
+    in_flight, most = [0], [0]
+
+    async def counting(*args, **kwargs):
+        in_flight[0] += 1
+        most[0] = max(most[0], in_flight[0])
+        try:
+            return await calc_fig(*args, **kwargs)
+        finally:
+            in_flight[0] -= 1
+
+    monkeypatch.setattr(renderer.browser, "calc_fig", counting)
+    paths = export.export_figures(small_figure, tmp_path / "fig", ["pdf", "png", "eps"], dpi=100)
+    assert [p.suffix for p in paths] == [".pdf", ".png", ".eps"]
+    assert most[0] == 3  # pdf, png and svg (for the eps) asked for at once
+    assert paths[0].read_bytes().startswith(b"%PDF")
+    assert png_size(paths[1].read_bytes()) == (1200, 700)
+    assert paths[2].read_bytes().startswith(b"%!PS-Adobe-3.0 EPSF-3.0")
+
+
+def test_eps_conversion_drops_only_empty_groups():
+    svg = b'<svg><g class="a"><g class="b"/><g> </g></g><g class="c"><path d="M0 0"/></g></svg>'
+    assert export._without_empty_groups(svg) == b'<svg><g class="c"><path d="M0 0"/></g></svg>'
+
+
 def test_only_the_asked_path_is_replaced_and_no_temp_files_remain(small_figure, tmp_path):
     target = tmp_path / "fig.svg"
     target.write_text("old")
