@@ -24,9 +24,11 @@ def test_simulate_save_summary_matches_golden(tmp_path, reference_dir, capsys):
     for key, fields in golden["mamba"].items():
         for name, expected in fields.items():
             got = ours["mamba"][key][name]
-            assert math.isclose(got, expected, rel_tol=1e-12) if isinstance(
-                expected, float
-            ) else got == expected
+            assert (
+                math.isclose(got, expected, rel_tol=1e-12)
+                if isinstance(expected, float)
+                else got == expected
+            )
 
 
 def test_missing_results_dir_is_one_line_and_suggests_simulate(tmp_path, capsys):
@@ -61,8 +63,17 @@ def test_bad_simulation_arguments(argv, message, tmp_path, capsys):
 def test_help_lists_every_reference_flag():
     text = build_parser().format_help()
     for flag in (
-        "--results_dir", "--simulate", "--sequence_lengths", "--num_steps", "--output",
-        "--dpi", "--format", "--save_summary", "--seed", "--baseline", "--candidate",
+        "--results_dir",
+        "--simulate",
+        "--sequence_lengths",
+        "--num_steps",
+        "--output",
+        "--dpi",
+        "--format",
+        "--save_summary",
+        "--seed",
+        "--baseline",
+        "--candidate",
     ):
         assert flag in text
 
@@ -70,6 +81,7 @@ def test_help_lists_every_reference_flag():
 def test_module_entry_point_runs(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "stabgraph_core", "--results_dir", str(tmp_path / "missing")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1 and proc.stderr.startswith("stabgraph: error:")

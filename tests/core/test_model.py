@@ -13,8 +13,17 @@ from stabgraph_core import InvalidArgumentError, Run, RunSet, length_label, mode
 
 @pytest.mark.parametrize(
     ("n", "label"),
-    [(8192, "8k"), (32768, "32k"), (131072, "128k"), (524288, "512k"), (1048576, "1M"),
-     (4096, "4k"), (1000, "1000"), (2 * 1048576, "2M"), (None, "?")],
+    [
+        (8192, "8k"),
+        (32768, "32k"),
+        (131072, "128k"),
+        (524288, "512k"),
+        (1048576, "1M"),
+        (4096, "4k"),
+        (1000, "1000"),
+        (2 * 1048576, "2M"),
+        (None, "?"),
+    ],
 )
 def test_length_labels(n, label):
     assert length_label(n) == label
@@ -62,7 +71,9 @@ def test_runset_select():
 
 
 def test_core_imports_no_dash():
-    code = "import sys, stabgraph_core, stabgraph_core.cli; " \
+    code = (
+        "import sys, stabgraph_core, stabgraph_core.cli; "
         "print([m for m in sys.modules if m.split('.')[0] in ('dash', 'flask')])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
