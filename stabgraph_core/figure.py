@@ -206,18 +206,8 @@ def build_figure(
 ) -> go.Figure:
     """The loss-curve figure for ``runs`` (see the module docstring for what it shows).
 
-    Args:
-        runs: runs to draw (a RunSet or any iterable); filtered by ``options``.
-        options: what to draw; the default is the publication figure.
-        detections: detection per ``Run.run_id``; missing ones are computed with
-            ``detect_run`` (pass them when you already have them: detection is the
-            most expensive step).
-
-    Returns:
-        A ``plotly.graph_objects.Figure`` of ``go.Scatter`` traces (vector in PDF/SVG).
-
-    Raises:
-        InvalidArgumentError: ``x_axis="tokens"`` but a shown run has no tokens series.
+    Takes the same arguments and raises the same errors as :func:`figure_dict`; returns a
+    ``plotly.graph_objects.Figure`` of ``go.Scatter`` traces (vector in PDF/SVG).
     """
     import plotly.graph_objects as go
 
