@@ -9,8 +9,9 @@ kaleido server can receive each other's images). A render that does not come bac
 ``RENDER_TIMEOUT_S`` stops that Chromium (killed if it will not close) and the next export
 starts a fresh one. A forked child forgets its parent's renderer (whose thread does not
 exist in the child) and starts its own. A tab keeps its page between renders (kaleido
-would reload it after each), and the formats of one :func:`export_figures` call are
-rendered in one batch, side by side once a second tab is open.
+would reload it after each). Each export draws the figure once, with plotly.js in that
+page, and makes every format it asks for from that one drawing (``_render.js``): the draw
+is the slowest step, and kaleido's own page function would repeat it per format.
 
 Sizes: the figure is laid out at 96 CSS px per inch (see ``figure.py``), so PDF and SVG
 come out at the figure's size in inches, and a PNG at ``dpi`` is rendered at
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import contextlib
 import logging
 import os
@@ -49,16 +51,23 @@ RENDER_TIMEOUT_S = 120.0
 START_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 5.0
 RELOAD_EVERY = 20  # renders a tab's page serves before it is reloaded (see _kaleido_class)
-# Pages rendering side by side (several formats of one figure at once). The others open
-# with the second export, not the first: on two cores a second page load slows the first
-# render by a third, and the CLI's one export (PDF then PNG on the warm first page) is done
-# before it would pay off.
-TABS = 2
+IMAGE_FORMATS: tuple[str, ...] = ("pdf", "png", "svg")  # what Chromium draws; EPS comes from SVG
 CHROMIUM_CANDIDATES: tuple[str, ...] = (
     "/usr/bin/chromium-headless-shell",
     "/usr/bin/chromium",
 )
 BASIC_BUNDLE = Path(__file__).with_name("_vendor") / "plotly-basic.min.js"
+RENDER_SCRIPT = Path(__file__).with_name("_render.js")
+# Page.printToPDF as kaleido asks for it: the page is sized to the figure by _render.js
+PDF_PARAMS: dict[str, Any] = {
+    "printBackground": True,
+    "marginTop": 0.1,
+    "marginBottom": 0.1,
+    "marginLeft": 0.1,
+    "marginRight": 0.1,
+    "preferCSSPageSize": True,
+    "pageRanges": "1",
+}
 INSTALL_HINT = (
     "static export needs Chromium: install it with `apt-get install chromium` "
     "(or set BROWSER_PATH to a Chrome/Chromium executable)"
@@ -160,7 +169,6 @@ class _Renderer:
         )
         self.thread.start()
         self.browser: Any = None
-        self.batches = 0  # render calls so far
         try:
             self._call(self._open(path, plotlyjs), START_TIMEOUT_S)
         except BaseException:
@@ -168,7 +176,10 @@ class _Renderer:
             raise
 
     async def _open(self, path: str, plotlyjs: str | None) -> None:
-        self.browser = _kaleido_class()(n=1, mathjax=False, path=path, plotlyjs=plotlyjs)
+        import kaleido
+
+        page = kaleido.PageGenerator(plotly=plotlyjs, mathjax=False, others=[str(RENDER_SCRIPT)])
+        self.browser = _kaleido_class()(n=1, page_generator=page, path=path)
         # open() idles 0.1 s after its tab is ready (choreographer polls for targets):
         # return as soon as the tab is, and let open() finish in the background
         opening = asyncio.ensure_future(self.browser.open())
@@ -191,31 +202,21 @@ class _Renderer:
 
     def render(
         self,
-        spec: dict[str, Any],
-        opts: list[dict[str, Any]],
+        figure_json: str,
+        size: tuple[int, int],
+        formats: list[str],
+        png_scale: float,
         timeout: float,
-        on_image: Callable[[int, bytes], None] | None = None,
-    ) -> list[bytes]:
-        """One image per ``opts`` (kaleido's ``calc_fig``, side by side in its tabs), in
-        that order, or ``TimeoutError`` after ``timeout``.
+        on_image: Callable[[str, bytes], None] | None = None,
+    ) -> dict[str, bytes]:
+        """``{format: bytes}`` for ``formats`` (pdf, png, svg) from one drawing of the
+        figure, or ``TimeoutError`` after ``timeout``.
 
-        ``on_image(index, data)`` runs as each image arrives, before the others are done,
-        so a caller can start working on it (EPS from the SVG) while Chromium draws the rest.
+        ``on_image(format, data)`` runs as each image arrives, before the others are done,
+        so a caller can start working on it (EPS from the SVG) while Chromium prints the PDF.
         """
-
-        async def one(index: int, opt: dict[str, Any]) -> bytes:
-            data = await self.browser.calc_fig(spec, opts=opt)
-            if on_image is not None:
-                on_image(index, data)
-            return data
-
-        async def all_of_them() -> list[bytes]:
-            self.batches += 1
-            if self.batches == 2:  # see TABS
-                self.browser.add_tabs_in_background(TABS - 1)
-            return await asyncio.gather(*(one(i, o) for i, o in enumerate(opts)))
-
-        return self._call(all_of_them(), timeout)
+        job = self.browser.render(figure_json, size, formats, png_scale, on_image)
+        return self._call(job, timeout)
 
     def close(self) -> None:
         """Close Chromium (kill it if it will not close), stop the loop and its thread."""
@@ -241,15 +242,16 @@ class _Renderer:
 
 
 def _kaleido_class() -> type:
-    """``kaleido.Kaleido`` that keeps a tab's page between renders instead of reloading it.
+    """``kaleido.Kaleido`` that draws with ``_render.js``, keeps a tab's page between
+    renders, and starts Chromium without a second Python.
 
     kaleido reloads the page after every render, and only then returns the image: a tenth
     of a second waiting for the reload, and the next render runs on a cold plotly.js that
     the JavaScript engine has to compile again (another tenth). The page holds nothing
     from one render to the next (plotly.js draws each figure into a new element and purges
-    it; the PDF page's image and size are set anew each time), so a tab is reloaded only
-    every ``RELOAD_EVERY`` renders, to hand back whatever memory the page has grown, and
-    then in the background, after the image has been returned.
+    it; the printed image and the page size are set anew each time), so a tab is reloaded
+    only every ``RELOAD_EVERY`` renders, to hand back whatever memory the page has grown,
+    and then in the background, after the image has been returned.
     """
     import kaleido
 
@@ -259,16 +261,52 @@ def _kaleido_class() -> type:
             self._renders: dict[int, int] = {}  # id(tab) -> renders since its last reload
             self._background: set[asyncio.Future[None]] = set()
             self.first_tab = asyncio.Event()  # set once a tab can take a render
+            _launch_without_wrapper(self._browser_impl)
 
         async def populate_targets(self) -> None:
             await super().populate_targets()
             self.first_tab.set()
 
-        def add_tabs_in_background(self, count: int) -> None:
-            """Open ``count`` more tabs without waiting; each joins the queue of ready tabs
-            once its page has loaded."""
-            for _ in range(count):
-                self.in_background(self._create_kaleido_tab())
+        async def render(
+            self,
+            figure_json: str,
+            size: tuple[int, int],
+            formats: list[str],
+            png_scale: float,
+            on_image: Callable[[str, bytes], None] | None,
+        ) -> dict[str, bytes]:
+            """See ``_Renderer.render``: one call of ``stabgraphRender`` in a free tab,
+            then the page printed when a PDF is asked for."""
+            tab = await self._get_kaleido_tab()
+            try:
+                reply = await tab.tab.send_command(
+                    "Runtime.callFunctionOn",
+                    params={
+                        "functionDeclaration": _CALL_RENDER,
+                        "arguments": [
+                            {"value": v} for v in (figure_json, *size, formats, png_scale)
+                        ],
+                        "returnByValue": True,
+                        "awaitPromise": True,
+                        "executionContextId": tab._current_js_id,
+                    },
+                )
+                drawn = _reply_value(reply)
+                images: dict[str, bytes] = {}
+                for fmt, text in drawn.items():
+                    images[fmt] = text.encode("utf-8") if fmt == "svg" else base64.b64decode(text)
+                    if on_image is not None:
+                        on_image(fmt, images[fmt])
+                if "pdf" in formats:
+                    printed = _reply_value(
+                        await tab.tab.send_command("Page.printToPDF", params=PDF_PARAMS)
+                    )
+                    images["pdf"] = base64.b64decode(printed["data"])
+                    if on_image is not None:
+                        on_image("pdf", images["pdf"])
+                return images
+            finally:
+                await self._return_kaleido_tab(tab)
 
         def in_background(self, work: Any) -> None:
             """Run ``work`` (a coroutine or task) on the loop without waiting for it."""
@@ -287,6 +325,43 @@ def _kaleido_class() -> type:
             self.in_background(super()._return_kaleido_tab(tab))
 
     return _KeepPage
+
+
+def _reply_value(reply: dict[str, Any]) -> Any:
+    """The value a DevTools command returned, or ``RuntimeError`` with the browser's reason
+    (a protocol error, or the exception the page's JavaScript threw)."""
+    if "error" in reply:
+        raise RuntimeError(reply["error"].get("message", "DevTools error"))
+    result = reply.get("result", {})
+    details = result.get("exceptionDetails")
+    if details:
+        thrown = details.get("exception", {}).get("description") or details.get("text")
+        raise RuntimeError(thrown or "JavaScript error")
+    return result["result"]["value"] if "result" in result else result
+
+
+_CALL_RENDER = "function (...args) { return stabgraphRender(...args); }"
+_WRAPPER_SCRIPT = "_unix_pipe_chromium_wrapper.py"
+
+
+def _launch_without_wrapper(impl: Any) -> None:
+    """Start Chromium through ``sh`` instead of choreographer's Python wrapper.
+
+    Chromium's DevTools pipe must be its file descriptors 3 and 4. choreographer starts a
+    second Python interpreter only to move the pipe there and then run Chromium, a tenth of
+    a second before Chromium even starts; ``sh`` moves them with two redirections and
+    becomes Chromium (``exec``). Chromium's own stdout goes to its log (stderr), not into
+    the pipe. Left as it is on platforms without the wrapper.
+    """
+    original = impl.get_cli
+
+    def get_cli() -> list[str]:
+        cli = list(original())
+        if len(cli) > 2 and cli[1].endswith(_WRAPPER_SCRIPT) and os.path.exists("/bin/sh"):
+            return ["/bin/sh", "-c", 'exec "$@" 3<&0 4>&1 0</dev/null 1>&2', "sh", *cli[2:]]
+        return cli
+
+    impl.get_cli = get_cli
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:
@@ -362,8 +437,8 @@ def figure_bytes(fig: go.Figure, fmt: str, dpi: int = DEFAULT_DPI) -> bytes:
     if fmt == "html":
         return _html(fig).encode("utf-8")
     if fmt == "eps":
-        return _eps(_render(fig, "svg", 1.0))
-    return _render(fig, fmt, dpi / PX_PER_INCH if fmt == "png" else 1.0)
+        return _eps(_render(fig, ["svg"], dpi)["svg"])
+    return _render(fig, [fmt], dpi)[fmt]
 
 
 def export_figure(
@@ -402,8 +477,8 @@ def export_figures(
 ) -> list[Path]:
     """Write ``{output}.{fmt}`` for each format (``all`` = every format), in that order.
 
-    The images are rendered in one batch, side by side in Chromium's tabs; SVG is
-    rendered once when both SVG and EPS are asked for.
+    The figure is drawn once for all of them; the EPS is converted from that drawing's SVG
+    while Chromium prints the PDF.
 
     Raises:
         InvalidArgumentError: unknown format or dpi out of range.
@@ -415,17 +490,14 @@ def export_figures(
             f = _check(f, dpi)
             if f not in wanted:
                 wanted.append(f)
-    jobs = [(f, dpi / PX_PER_INCH if f == "png" else 1.0) for f in ("pdf", "png") if f in wanted]
-    if "svg" in wanted or "eps" in wanted:
-        jobs.append(("svg", 1.0))
+    drawn = [f for f in IMAGE_FORMATS if f in wanted or (f == "svg" and "eps" in wanted)]
     eps: Future[bytes] = Future()
 
-    def convert_as_soon_as_svg_arrives(index: int, data: bytes) -> None:
-        if "eps" in wanted and jobs[index][0] == "svg":  # cairosvg works while Chromium draws
+    def convert_as_soon_as_svg_arrives(fmt: str, data: bytes) -> None:
+        if fmt == "svg" and "eps" in wanted:  # cairosvg works while Chromium prints the PDF
             threading.Thread(target=_settle, args=(eps, _eps, data), daemon=True).start()
 
-    rendered = _render_many(fig, jobs, convert_as_soon_as_svg_arrives) if jobs else []
-    images = dict(zip((f for f, _ in jobs), rendered, strict=True))
+    images = _render(fig, drawn, dpi, convert_as_soon_as_svg_arrives) if drawn else {}
     if "eps" in wanted:
         images["eps"] = eps.result()
     if "html" in wanted:
@@ -478,34 +550,28 @@ def _check(fmt: str, dpi: int) -> str:
     return fmt
 
 
-def _render(fig: go.Figure, fmt: str, scale: float) -> bytes:
-    """One image from the shared Chromium, under the lock, with a timeout."""
-    return _render_many(fig, [(fmt, scale)])[0]
-
-
-def _render_many(
+def _render(
     fig: go.Figure,
-    jobs: list[tuple[str, float]],
-    on_image: Callable[[int, bytes], None] | None = None,
-) -> list[bytes]:
-    """One image per ``(format, scale)``, rendered side by side, in the order asked.
+    formats: list[str],
+    dpi: int,
+    on_image: Callable[[str, bytes], None] | None = None,
+) -> dict[str, bytes]:
+    """``{format: bytes}`` for ``formats`` (pdf, png, svg) from one drawing in the shared
+    Chromium, under the lock (concurrent callers never share a render), with a timeout.
 
-    The whole batch holds the lock, so concurrent callers never share a render.
     ``on_image`` as in ``_Renderer.render``.
     """
     start_renderer(wait=True)
-    spec = _static_spec(fig)
-    layout = spec.get("layout", {})
-    width = layout.get("width") or WIDTH_PX
-    height = layout.get("height") or HEIGHT_PX
-    opts = [{"format": f, "width": width, "height": height, "scale": s} for f, s in jobs]
-    names = "/".join(f for f, _ in jobs)
+    figure_json, size = _static_json(fig)
+    names = "/".join(formats)
     with _lock:
         renderer = _state["renderer"]
         if renderer is None:  # stopped between start_renderer and here
             raise ExportError(f"{names} export failed: Chromium was stopped")
         try:
-            return renderer.render(spec, opts, RENDER_TIMEOUT_S, on_image)
+            return renderer.render(
+                figure_json, size, formats, dpi / PX_PER_INCH, RENDER_TIMEOUT_S, on_image
+            )
         except TimeoutError:
             # that Chromium stopped answering: shut it down; the next export starts afresh
             _state["renderer"] = None
@@ -520,12 +586,13 @@ def _render_many(
             raise ExportError(f"{names} export failed: {_first_line(err)}") from None
 
 
-def _static_spec(fig: go.Figure | dict[str, Any]) -> dict[str, Any]:
-    """The figure as plain JSON data, without what only matters when hovering.
+def _static_json(fig: go.Figure | dict[str, Any]) -> tuple[str, tuple[int, int]]:
+    """The figure as JSON text without what only matters when hovering, and its size in px.
 
     A static image cannot hover, and hover data is most of the payload (three numbers
     per point): dropping it and encoding the arrays once with orjson halves the time
-    Chromium takes per export.
+    Chromium takes per export. The page parses the text itself (``JSON.parse``), which
+    is quicker than handing the browser a nested object to serialise again.
     """
     import orjson
 
@@ -534,7 +601,10 @@ def _static_spec(fig: go.Figure | dict[str, Any]) -> dict[str, Any]:
         {k: v for k, v in trace.items() if k not in ("customdata", "hovertemplate", "meta")}
         for trace in spec.get("data", [])
     ]
-    return orjson.loads(orjson.dumps(spec, option=orjson.OPT_SERIALIZE_NUMPY, default=_tolist))
+    layout = spec.get("layout", {})
+    size = (int(layout.get("width") or WIDTH_PX), int(layout.get("height") or HEIGHT_PX))
+    text = orjson.dumps(spec, option=orjson.OPT_SERIALIZE_NUMPY, default=_tolist).decode()
+    return text, size
 
 
 def _tolist(value: Any) -> Any:

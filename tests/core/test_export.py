@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 import re
 import shutil
 import struct
@@ -155,27 +157,58 @@ def test_pages_are_kept_between_renders_and_reloaded_now_and_then(monkeypatch, r
         assert len(reloads) >= 2  # each tab reloads every second render of its own
 
 
-def test_several_formats_are_rendered_side_by_side(small_figure, tmp_path, monkeypatch):
+def test_one_drawing_serves_every_format_of_an_export(small_figure, tmp_path, monkeypatch):
     export.start_renderer(wait=True)
     renderer = export._state["renderer"]
-    calc_fig = renderer.browser.calc_fig
-    in_flight, most = [0], [0]
+    render = renderer.browser.render
+    calls: list[list[str]] = []
 
-    async def counting(*args, **kwargs):
-        in_flight[0] += 1
-        most[0] = max(most[0], in_flight[0])
-        try:
-            return await calc_fig(*args, **kwargs)
-        finally:
-            in_flight[0] -= 1
+    async def counting(figure_json, size, formats, *args, **kwargs):
+        calls.append(list(formats))
+        return await render(figure_json, size, formats, *args, **kwargs)
 
-    monkeypatch.setattr(renderer.browser, "calc_fig", counting)
+    monkeypatch.setattr(renderer.browser, "render", counting)
     paths = export.export_figures(small_figure, tmp_path / "fig", ["pdf", "png", "eps"], dpi=100)
     assert [p.suffix for p in paths] == [".pdf", ".png", ".eps"]
-    assert most[0] == 3  # pdf, png and svg (for the eps) asked for at once
+    assert calls == [["pdf", "png", "svg"]]  # one draw; the EPS is made from its SVG
     assert paths[0].read_bytes().startswith(b"%PDF")
     assert png_size(paths[1].read_bytes()) == (1200, 700)
     assert paths[2].read_bytes().startswith(b"%!PS-Adobe-3.0 EPSF-3.0")
+
+
+def test_chromium_runs_without_a_second_python(small_figure):
+    export.start_renderer(wait=True)
+    process = export._state["renderer"].browser.subprocess
+    assert process.args[0] == "/bin/sh"  # sh moved the pipe to fds 3 and 4, then exec'd
+    programs = [os.path.basename(os.path.realpath(f"/proc/{p}/exe")) for p in _tree(process.pid)]
+    assert any("chrom" in p for p in programs), programs
+    assert not any(p.startswith("python") for p in programs), programs
+    assert export.figure_bytes(small_figure, "svg").lstrip().startswith(b"<svg")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo.extend(children.get(found[-1], []))
+    return found
+
+
+def test_a_javascript_error_is_one_line_and_the_next_export_works(small_figure, monkeypatch):
+    export.start_renderer(wait=True)
+    monkeypatch.setattr(export, "_static_json", lambda fig: ("{not json", (100, 100)))
+    with pytest.raises(ExportError, match=r"^png export failed: SyntaxError") as err:
+        export.figure_bytes(small_figure, "png")
+    assert "\n" not in str(err.value)
+    monkeypatch.undo()
+    assert png_size(export.figure_bytes(small_figure, "png", dpi=96)) == (1152, 672)
 
 
 def test_eps_conversion_drops_only_empty_groups():
@@ -228,7 +261,7 @@ def test_a_stuck_render_times_out_then_a_fresh_chromium_serves_the_next(
     async def never_returns(*args, **kwargs):
         await asyncio.sleep(3600)
 
-    monkeypatch.setattr(stuck.browser, "calc_fig", never_returns)
+    monkeypatch.setattr(stuck.browser, "render", never_returns)
     monkeypatch.setattr(export, "RENDER_TIMEOUT_S", 0.5)
     with pytest.raises(ExportError, match="did not return the svg within"):
         export.figure_bytes(small_figure, "svg")
