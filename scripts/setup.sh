@@ -43,4 +43,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   pip install --no-deps -e .
   echo "$want" > "$stamp"
 fi
+# Bytecode for the project's own modules (the editable install leaves it to the first
+# import, which cannot write it where PYTHONDONTWRITEBYTECODE is set: every command would
+# then compile them again, a tenth of a second each time). Only changed files are redone.
+"$VENV/bin/python" -m compileall -q stabgraph_core app >/dev/null
 echo "setup: ready"

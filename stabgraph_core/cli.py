@@ -232,9 +232,7 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
             name = model_display_name(model) + (f" {rest}" if rest else "")
             div = f"yes (step {e['divergence_step']})" if e["diverged"] else "no"
             found = e.get("detection")
-            rows.append(
-                (_shorten(name, 36), label, e, div, _detected_label(found) if found else "")
-            )
+            rows.append((_shorten(name, 36), label, e, div, describe(found) if found else ""))
     width = max([len("Model")] + [len(r[0]) for r in rows])
     rule = "=" * max(78, width + 70)
     lines = [rule, "STABILITY SUMMARY", rule]
@@ -268,14 +266,6 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _detected_label(found: dict) -> str:
-    """``diverged @ 602`` / ``2 spikes`` / ``stable`` from a summary ``detection`` block."""
-    if found["diverged"]:
-        return f"diverged @ {found['divergence_step']}"
-    n = len(found["spikes"])
-    return f"{n} spike{'s' if n > 1 else ''}" if n else "stable"
 
 
 def _write_figure(

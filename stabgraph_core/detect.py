@@ -87,6 +87,7 @@ non-finite stretches, never over points.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -307,12 +308,20 @@ def detect_run(run: Run, config: DetectorConfig = DEFAULT_CONFIG) -> Detection:
     return detect(run.steps, run.loss, config)
 
 
-def describe(found: Detection) -> str:
-    """A short label for tables: ``diverged @ 600``, ``2 spikes``, ``stable``."""
-    if found.diverged:
-        return f"diverged @ {found.divergence_step}"
-    if found.spikes:
-        n = len(found.spikes)
+def describe(found: Detection | Mapping[str, Any]) -> str:
+    """A short label for tables: ``diverged @ 600``, ``2 spikes``, ``stable``.
+
+    Takes a :class:`Detection` or its ``to_dict()`` form (the ``detection`` block of a
+    summary), so tables printed from either say the same.
+    """
+    if isinstance(found, Mapping):
+        diverged, step, spikes = found["diverged"], found["divergence_step"], found["spikes"]
+    else:
+        diverged, step, spikes = found.diverged, found.divergence_step, found.spikes
+    if diverged:
+        return f"diverged @ {step}"
+    if spikes:
+        n = len(spikes)
         return f"{n} spike{'s' if n > 1 else ''}"
     return "stable"
 

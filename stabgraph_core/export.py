@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -176,10 +177,7 @@ class _Renderer:
             raise
 
     async def _open(self, path: str, plotlyjs: str | None) -> None:
-        import kaleido
-
-        page = kaleido.PageGenerator(plotly=plotlyjs, mathjax=False, others=[str(RENDER_SCRIPT)])
-        self.browser = _kaleido_class()(n=1, page_generator=page, path=path)
+        self.browser = _kaleido_class()(n=1, page_generator=_page(plotlyjs), path=path)
         # open() idles 0.1 s after its tab is ready (choreographer polls for targets):
         # return as soon as the tab is, and let open() finish in the background
         opening = asyncio.ensure_future(self.browser.open())
@@ -218,14 +216,23 @@ class _Renderer:
         job = self.browser.render(figure_json, size, formats, png_scale, on_image)
         return self._call(job, timeout)
 
-    def close(self) -> None:
-        """Close Chromium (kill it if it will not close), stop the loop and its thread."""
+    def close(self, *, quick: bool = False) -> None:
+        """Close Chromium (kill it if it will not close), stop the loop and its thread.
+
+        ``quick`` kills it straight away instead of asking it to close, for when the
+        process exits: nothing is left to render, and a polite close makes the exit wait
+        a tenth of a second.
+        """
         if self.browser is not None and self.thread.is_alive():
+            closing = self.browser.kill_and_close() if quick else self.browser.close()
             with contextlib.suppress(Exception):  # a stuck or dead browser: killed below
-                self._call(self.browser.close(), CLOSE_TIMEOUT_S)
+                self._call(closing, CLOSE_TIMEOUT_S)
         process = getattr(self.browser, "subprocess", None)
         if process is not None and process.poll() is None:
-            process.kill()
+            # its own process group (choreographer starts a new session): Chromium's
+            # helpers and a launcher script's child go with it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(CLOSE_TIMEOUT_S)
         if self.thread.is_alive():
             with contextlib.suppress(Exception):  # best effort: the loop stops either way
@@ -239,6 +246,21 @@ class _Renderer:
         """Whether its Chromium process is still running."""
         process = getattr(self.browser, "subprocess", None)
         return process is not None and process.poll() is None
+
+
+def _page(plotlyjs: str | None) -> Any:
+    """kaleido's page with plotly.js and ``_render.js``, without kaleido's own render
+    script (90 kB that every page load would parse, unused here)."""
+    import kaleido
+
+    class _Page(kaleido.PageGenerator):
+        footer = """
+    </head>
+    <body style="margin: 0; padding: 0;"><img id="kaleido-image" /></body>
+</html>
+"""
+
+    return _Page(plotly=plotlyjs, mathjax=False, others=[str(RENDER_SCRIPT)])
 
 
 def _kaleido_class() -> type:
@@ -261,6 +283,7 @@ def _kaleido_class() -> type:
             self._renders: dict[int, int] = {}  # id(tab) -> renders since its last reload
             self._background: set[asyncio.Future[None]] = set()
             self.first_tab = asyncio.Event()  # set once a tab can take a render
+            self._closing = False
             _launch_without_wrapper(self._browser_impl)
 
         async def populate_targets(self) -> None:
@@ -308,12 +331,42 @@ def _kaleido_class() -> type:
             finally:
                 await self._return_kaleido_tab(tab)
 
+        async def close(self) -> None:
+            """Stop the tab openings and reloads still running, then close Chromium (they
+            fail against the closed browser, which is no news worth logging)."""
+            self._closing = True
+            for task in list(self._background):
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            await super().close()
+
+        async def kill_and_close(self) -> None:
+            """Kill Chromium, then close (which then only cleans up its temporary folders).
+            The watchdog goes first (it would report the death as unexpected), and the
+            pipe is closed before the close (its reader would wait two seconds for more)."""
+            if self._watch_dog_task is not None:
+                self._watch_dog_task.cancel()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.subprocess.pid, signal.SIGKILL)
+            await asyncio.get_running_loop().run_in_executor(None, self.subprocess.wait)
+            self._channel.close()
+            await self.close()
+
         def in_background(self, work: Any) -> None:
             """Run ``work`` (a coroutine or task) on the loop without waiting for it."""
             task = asyncio.ensure_future(work)
             self._background.add(task)  # held so it is not collected mid-way
             task.add_done_callback(self._background.discard)
-            task.add_done_callback(_log_failure)
+            task.add_done_callback(self._log_failure)
+
+        def _log_failure(self, task: asyncio.Future[None]) -> None:
+            """A tab that failed to open or reload is left out; renders use the others (and
+            time out, restarting Chromium, should none be left)."""
+            if self._closing or task.cancelled() or task.exception() is None:
+                return
+            logging.getLogger(__name__).warning(
+                "Chromium tab lost: %s", _first_line(task.exception())
+            )
 
         async def _return_kaleido_tab(self, tab: Any) -> None:
             count = self._renders.get(id(tab), 0) + 1
@@ -364,13 +417,6 @@ def _launch_without_wrapper(impl: Any) -> None:
     impl.get_cli = get_cli
 
 
-def _log_failure(task: asyncio.Future[None]) -> None:
-    """A background tab that failed to open or reload is left out; renders use the others
-    (and time out, restarting Chromium, should none be left)."""
-    if not task.cancelled() and task.exception() is not None:
-        logging.getLogger(__name__).warning("Chromium tab lost: %s", _first_line(task.exception()))
-
-
 async def _cancel_other_tasks() -> None:
     """Cancel what is still pending on the renderer's loop (a render that timed out)."""
     me = asyncio.current_task()
@@ -403,12 +449,12 @@ def _quiet_ignored_pipe_errors() -> None:
         logger.addFilter(_SkipIgnoredPipeErrors())
 
 
-def stop_renderer() -> None:
-    """Stop the process's Chromium (registered to run at exit; safe to call twice)."""
+def stop_renderer(*, quick: bool = False) -> None:
+    """Stop the process's Chromium (safe to call twice); at exit it is killed (``quick``)."""
     with _lock:
         renderer, _state["renderer"] = _state["renderer"], None
         if renderer is not None:
-            renderer.close()
+            renderer.close(quick=quick)
 
 
 def _forget_renderer_in_child() -> None:
@@ -420,7 +466,7 @@ def _forget_renderer_in_child() -> None:
     _state.update(renderer=None, starter=None, error=None)
 
 
-atexit.register(stop_renderer)
+atexit.register(stop_renderer, quick=True)
 os.register_at_fork(after_in_child=_forget_renderer_in_child)
 
 
@@ -616,15 +662,28 @@ def _tolist(value: Any) -> Any:
 
 def _eps(svg: bytes) -> bytes:
     """EPS from the SVG (kaleido 1.x has no EPS): vector paths, fonts embedded as text."""
-    import cairosvg
-
     try:
-        return cairosvg.svg2eps(bytestring=_styles_as_attributes(_without_empty_groups(svg)))
+        return _svg2eps(_styles_as_attributes(_without_empty_groups(svg)))
     except Exception:  # a rewrite cairosvg cannot read: convert the SVG as it is
         try:
-            return cairosvg.svg2eps(bytestring=svg)
+            return _svg2eps(svg)
         except Exception as err:  # cairosvg raises many types; the user needs one line
             raise ExportError(f"eps export failed: {err}") from None
+
+
+def _svg2eps(svg: bytes) -> bytes:
+    """``cairosvg.svg2eps`` through a temporary file: given a file name, cairo writes the
+    PostScript itself; given a buffer it hands every few bytes to a Python callback (tens
+    of thousands of calls, a fifth of the conversion time)."""
+    import cairosvg
+
+    fd, tmp = tempfile.mkstemp(suffix=".eps", prefix="stabgraph-")
+    os.close(fd)
+    try:
+        cairosvg.svg2eps(bytestring=svg, write_to=tmp)
+        return Path(tmp).read_bytes()
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 _STYLE_ATTRIBUTE = re.compile(rb'style="([^"]*)"')

@@ -428,3 +428,17 @@ def test_cli_detector_flags_are_checked_and_applied(tmp_path, capsys, monkeypatc
     assert err.count("\n") == 1 and "ratio must be > 1" in err
     assert main(["--simulate", "--detect-only", "--detect-sigmas", "9"]) == 0
     assert "7 noise widths" not in capsys.readouterr().out
+
+
+def test_describe_says_the_same_of_a_detection_and_of_its_summary_block() -> None:
+    steps, healthy = decaying()
+    spiky = healthy.copy()
+    spiky[200:206] = [6.0, 9.0, 8.0, 6.0, 4.5, 3.5]
+    blown = healthy.copy()
+    blown[300:] = np.nan
+    labels = []
+    for loss in (healthy, spiky, blown):
+        found = detect(steps, loss)
+        assert describe(json.loads(to_json(found.to_dict()))) == describe(found)
+        labels.append(describe(found))
+    assert labels == ["stable", "1 spike", "diverged @ 300"]
