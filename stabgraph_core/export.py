@@ -301,32 +301,46 @@ def _kaleido_class() -> type:
             """See ``_Renderer.render``: one call of ``stabgraphRender`` in a free tab,
             then the page printed when a PDF is asked for."""
             tab = await self._get_kaleido_tab()
-            try:
-                reply = await tab.tab.send_command(
-                    "Runtime.callFunctionOn",
-                    params={
-                        "functionDeclaration": _CALL_RENDER,
-                        "arguments": [
-                            {"value": v} for v in (figure_json, *size, formats, png_scale)
-                        ],
-                        "returnByValue": True,
-                        "awaitPromise": True,
-                        "executionContextId": tab._current_js_id,
-                    },
-                )
-                drawn = _reply_value(reply)
-                images: dict[str, bytes] = {}
-                for fmt, text in drawn.items():
-                    images[fmt] = text.encode("utf-8") if fmt == "svg" else base64.b64decode(text)
-                    if on_image is not None:
-                        on_image(fmt, images[fmt])
-                if "pdf" in formats:
-                    printed = _reply_value(
-                        await tab.tab.send_command("Page.printToPDF", params=PDF_PARAMS)
+            images: dict[str, bytes] = {}
+
+            def arrived(fmt: str, data: bytes) -> None:
+                images[fmt] = data
+                if on_image is not None:
+                    on_image(fmt, data)
+
+            async def call(function: str, *args: Any) -> Any:
+                return _reply_value(
+                    await tab.tab.send_command(
+                        "Runtime.callFunctionOn",
+                        params={
+                            "functionDeclaration": function,
+                            "arguments": [{"value": v} for v in args],
+                            "returnByValue": True,
+                            "awaitPromise": True,
+                            "executionContextId": tab._current_js_id,
+                        },
                     )
-                    images["pdf"] = base64.b64decode(printed["data"])
-                    if on_image is not None:
-                        on_image("pdf", images["pdf"])
+                )
+
+            async def png() -> None:
+                arrived("png", base64.b64decode(await call(_CALL_PNG)))
+
+            async def pdf() -> None:
+                printed = _reply_value(
+                    await tab.tab.send_command("Page.printToPDF", params=PDF_PARAMS)
+                )
+                arrived("pdf", base64.b64decode(printed["data"]))
+
+            try:
+                drawn = await call(_CALL_RENDER, figure_json, *size, formats, png_scale)
+                if "svg" in drawn:
+                    arrived("svg", drawn["svg"].encode("utf-8"))
+                # the PNG is encoded on a worker thread in the page while the PDF prints;
+                # both are waited for before the tab is handed back, even if one fails
+                jobs = [job() for fmt, job in (("png", png), ("pdf", pdf)) if fmt in formats]
+                for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+                    if isinstance(outcome, BaseException):
+                        raise outcome
                 return images
             finally:
                 await self._return_kaleido_tab(tab)
@@ -394,6 +408,7 @@ def _reply_value(reply: dict[str, Any]) -> Any:
 
 
 _CALL_RENDER = "function (...args) { return stabgraphRender(...args); }"
+_CALL_PNG = "function () { return stabgraphPng(); }"
 _WRAPPER_SCRIPT = "_unix_pipe_chromium_wrapper.py"
 
 
