@@ -118,34 +118,43 @@ def plotly_bundle() -> Path | None:
 def start_renderer(*, wait: bool = False) -> None:
     """Start the process's Chromium now (in the background) so the first export is fast.
 
-    Safe to call many times and from several threads. Without ``wait`` it returns at
-    once; errors then surface on the first export.
+    Safe to call many times and from several threads. Without ``wait`` it returns once
+    Chromium's process has been launched (about 0.2 s: importing kaleido and launching
+    are Python work, and done while the caller carries on with its own they take twice
+    as long, so Chromium would start later), while Chromium loads its page; errors then
+    surface on the first export. With ``wait`` it returns when Chromium can render.
 
     Raises:
         ExportError: with ``wait``, when no Chromium can be found or started.
     """
+    launched: threading.Event | None = threading.Event()
     with _lock:
         if _state["renderer"] is not None or _state["starter"] is not None:
-            starter = _state["starter"]
+            starter, launched = _state["starter"], None
         else:
-            starter = threading.Thread(target=_start, name="stabgraph-chromium", daemon=True)
+            starter = threading.Thread(
+                target=_start, args=(launched,), name="stabgraph-chromium", daemon=True
+            )
             _state["starter"] = starter
             starter.start()
+    if launched is not None and not wait:
+        launched.wait(START_TIMEOUT_S)
     if wait and starter is not None:
         starter.join()
         if _state["error"] is not None:
             raise _state["error"]
 
 
-def _start() -> None:
-    """Import kaleido and open a Chromium (runs in a thread: the import alone takes 0.2 s)."""
+def _start(launched: threading.Event) -> None:
+    """Import kaleido and open a Chromium (runs in a thread: the import alone takes 0.2 s).
+    ``launched`` is set once Chromium's process is started, or the start has failed."""
     try:
         path = browser_path()
         import kaleido  # noqa: F401 - first: it sets up the loggers the filter goes on
 
         _quiet_ignored_pipe_errors()
         bundle = plotly_bundle()
-        _state["renderer"] = _Renderer(path, str(bundle) if bundle else None)
+        _state["renderer"] = _Renderer(path, str(bundle) if bundle else None, launched.set)
         _state["error"] = None
     except ExportError as err:
         _state["error"] = err
@@ -153,6 +162,7 @@ def _start() -> None:
         _state["error"] = ExportError(f"could not start Chromium for export: {_first_line(err)}")
     finally:
         _state["starter"] = None
+        launched.set()
 
 
 class _Renderer:
@@ -163,7 +173,9 @@ class _Renderer:
     here lets a timeout cancel the render and close or kill that Chromium.
     """
 
-    def __init__(self, path: str, plotlyjs: str | None) -> None:
+    def __init__(
+        self, path: str, plotlyjs: str | None, on_launch: Callable[[], None] | None = None
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="stabgraph-chromium", daemon=True
@@ -171,13 +183,16 @@ class _Renderer:
         self.thread.start()
         self.browser: Any = None
         try:
-            self._call(self._open(path, plotlyjs), START_TIMEOUT_S)
+            self._call(self._open(path, plotlyjs, on_launch), START_TIMEOUT_S)
         except BaseException:
             self.close()
             raise
 
-    async def _open(self, path: str, plotlyjs: str | None) -> None:
+    async def _open(
+        self, path: str, plotlyjs: str | None, on_launch: Callable[[], None] | None
+    ) -> None:
         self.browser = _kaleido_class()(n=1, page_generator=_page(plotlyjs), path=path)
+        self.browser.on_launch = on_launch
         # open() idles 0.1 s after its tab is ready (choreographer polls for targets):
         # return as soon as the tab is, and let open() finish in the background
         opening = asyncio.ensure_future(self.browser.open())
@@ -284,7 +299,8 @@ def _kaleido_class() -> type:
             self._background: set[asyncio.Future[None]] = set()
             self.first_tab = asyncio.Event()  # set once a tab can take a render
             self._closing = False
-            _launch_without_wrapper(self._browser_impl)
+            self.on_launch: Callable[[], None] | None = None  # called as Chromium starts
+            _launch_without_wrapper(self._browser_impl, lambda: self.on_launch)
 
         async def populate_targets(self) -> None:
             await super().populate_targets()
@@ -412,19 +428,23 @@ _CALL_PNG = "function () { return stabgraphPng(); }"
 _WRAPPER_SCRIPT = "_unix_pipe_chromium_wrapper.py"
 
 
-def _launch_without_wrapper(impl: Any) -> None:
+def _launch_without_wrapper(impl: Any, listener: Callable[[], Any]) -> None:
     """Start Chromium through ``sh`` instead of choreographer's Python wrapper.
 
     Chromium's DevTools pipe must be its file descriptors 3 and 4. choreographer starts a
     second Python interpreter only to move the pipe there and then run Chromium, a tenth of
     a second before Chromium even starts; ``sh`` moves them with two redirections and
     becomes Chromium (``exec``). Chromium's own stdout goes to its log (stderr), not into
-    the pipe. Left as it is on platforms without the wrapper.
+    the pipe. Left as it is on platforms without the wrapper. ``listener()`` gives what to
+    call as Chromium is launched (None: nothing).
     """
     original = impl.get_cli
 
     def get_cli() -> list[str]:
         cli = list(original())
+        notify = listener()
+        if notify is not None:  # choreographer starts it right after asking for this
+            notify()
         if len(cli) > 2 and cli[1].endswith(_WRAPPER_SCRIPT) and os.path.exists("/bin/sh"):
             return ["/bin/sh", "-c", 'exec "$@" 3<&0 4>&1 0</dev/null 1>&2', "sh", *cli[2:]]
         return cli

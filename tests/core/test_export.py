@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -184,6 +185,37 @@ def test_chromium_runs_without_a_second_python(small_figure):
     assert any("chrom" in p for p in programs), programs
     assert not any(p.startswith("python") for p in programs), programs
     assert export.figure_bytes(small_figure, "svg").lstrip().startswith(b"<svg")
+
+
+def test_start_returns_once_chromium_is_launched_not_when_it_is_ready(monkeypatch):
+    export.stop_renderer()
+    page_loaded = threading.Event()
+
+    class SlowPage:
+        """Takes 0.3 s to launch, then its time loading its page, as Chromium does."""
+
+        def __init__(self, path, plotlyjs, on_launch):
+            time.sleep(0.3)
+            on_launch()
+            assert page_loaded.wait(10)
+
+        def close(self, quick=False):
+            pass
+
+    monkeypatch.setattr(export, "browser_path", lambda: "/usr/bin/true")
+    monkeypatch.setattr(export, "_Renderer", SlowPage)
+    started = time.monotonic()
+    export.start_renderer()  # returns once launched, although the page is still loading
+    assert time.monotonic() - started >= 0.3
+    assert export._state["renderer"] is None and export._state["starter"] is not None
+    waiter = threading.Thread(target=export.start_renderer, kwargs={"wait": True})
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive()  # wait=True waits for the page
+    page_loaded.set()
+    waiter.join(10)
+    assert isinstance(export._state["renderer"], SlowPage)
+    export.stop_renderer()
 
 
 def _tree(pid: int) -> list[int]:
