@@ -23,18 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "scripts"))  # scripts/ is a plain folder: import app_session
 os.environ.setdefault("STABGRAPH_CACHE_DIR", str(Path(tempfile.gettempdir()) / "stabgraph-bench"))
 
 LENGTHS = [8192, 32768, 131072, 524288, 1048576]  # x 2 models = 10 runs
@@ -193,39 +191,19 @@ def _row(label: str, seconds: float, size: int) -> None:
     print(f"{label:<58} {seconds * 1000:9.1f} ms {size / 1024:9.1f} kB")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def bench_browser(steps: int, folder_path: str) -> None:
+    from app_session import launch_chromium, start_app, stop_app
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_app(timeout_s=30, request_timeout_s=1)
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         drawn = (
             "() => { const g = document.querySelector('#graph .js-plotly-plot');"
             " return !!(g && g.data && g.data.length > 10"
             " && g.querySelector('.scatterlayer .trace')); }"
         )
-        args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+            browser = launch_chromium(pw)
             for label, path in (
                 ("default view (10 runs x 1,000 steps), cold server", "/"),
                 ("default view, warm", "/"),
@@ -241,8 +219,7 @@ def bench_browser(steps: int, folder_path: str) -> None:
                 print(f"first load to drawn chart, {label}: {elapsed:6.2f} s")
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_app(proc)
 
 
 def main() -> None:

@@ -11,24 +11,11 @@ Without ``--url`` the app is started on a free loopback port for the duration of
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
+from app_session import AppDidNotStart, launch_chromium, start_app, stop_app  # next to this file
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DRAWN_JS = (
     "() => { const g = document.querySelector('#graph .js-plotly-plot');"
     " return !!(g && g.data && g.data.length && g.querySelector('.scatterlayer .trace'))"
@@ -36,40 +23,12 @@ DRAWN_JS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app() -> tuple[subprocess.Popen, str]:
-    """``python -m app`` on a free port; returns the process and its URL once it answers."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the app did not start within 60 s")
-
-
 def shoot(url: str, out: Path, width: int, height: int, full_page: bool) -> None:
     """Open ``url`` at width x height, wait for the chart and table, save a PNG."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(pw)
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(url)
         page.wait_for_function(DRAWN_JS, timeout=30_000)
@@ -91,13 +50,15 @@ def main() -> None:
     proc = None
     url = args.url
     if url is None:
-        proc, url = start_app()
+        try:
+            proc, url = start_app()
+        except AppDidNotStart:
+            raise SystemExit("the app did not start within 60 s") from None
     try:
         shoot(url.rstrip("/") + args.path, args.out, width, height, args.full_page)
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop_app(proc)
     print(args.out)
 
 

@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))  # scripts/ is a plain folder: import app_session
+from app_session import CHROMIUM, AppDidNotStart, launch_chromium, start_app, stop_app  # noqa: E402
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1366, "height": 768}
 START_TIMEOUT_S = 60
 
@@ -46,12 +36,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if report.when == "call":
         item.stash.setdefault("failed", False)
         item.stash["failed"] = report.failed
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _write_json(path: Path, payload: dict) -> None:
@@ -85,39 +69,18 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of ``python -m app`` serving a results root built for these tests."""
     base = tmp_path_factory.mktemp("browser")
     results = build_results_root(base / "results")
-    port = _free_port()
     env = os.environ | {
         "STABGRAPH_RESULTS_ROOT": str(results),
         "STABGRAPH_CACHE_DIR": str(base / "cache"),
     }
     env.pop("STABGRAPH_REDIS_URL", None)
     log = (base / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"app did not start: {(base / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.1)  # polling the health endpoint, not waiting for the page
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        proc, url = start_app(env, output=log, timeout_s=START_TIMEOUT_S)
+    except AppDidNotStart:
+        pytest.fail(f"app did not start: {(base / 'server.log').read_text()[-2000:]}")
+    yield url
+    stop_app(proc)
     log.close()
 
 
@@ -129,7 +92,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        chromium = launch_chromium(pw)
         yield chromium
         chromium.close()
 
