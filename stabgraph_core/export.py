@@ -119,10 +119,10 @@ def start_renderer(*, wait: bool = False) -> None:
     """Start the process's Chromium now (in the background) so the first export is fast.
 
     Safe to call many times and from several threads. Without ``wait`` it returns once
-    Chromium's process has been launched (about 0.2 s: importing kaleido and launching
-    are Python work, and done while the caller carries on with its own they take twice
-    as long, so Chromium would start later), while Chromium loads its page; errors then
-    surface on the first export. With ``wait`` it returns when Chromium can render.
+    Chromium's process has been launched (about 0.2 s after the first call) and leaves it
+    loading its page; errors then surface on the first export. Launching is Python work
+    (importing kaleido): run beside the caller's own Python, both would take twice as long
+    and Chromium would start later. With ``wait`` it returns when Chromium can render.
 
     Raises:
         ExportError: with ``wait``, when no Chromium can be found or started.
