@@ -354,3 +354,12 @@ def test_cli_writes_the_format_the_png_and_the_summary(tmp_path, capsys):
     svg = (out.parent / "stability_graph.svg").read_text()
     assert "CLI title" in svg and "Loss (log scale)" in svg
     assert "figure written to" in capsys.readouterr().out
+
+
+def test_vendored_plotly_matches_plotly_py_and_carries_the_compile_hint():
+    from plotly.offline import get_plotlyjs_version
+
+    bundle = export.plotly_bundle()
+    assert bundle is not None, f"vendored plotly.js is not v{get_plotlyjs_version()}"
+    # V8 compiles the whole script while the page loads (see _vendor/README.md)
+    assert bundle.read_bytes().startswith(b"//# allFunctionsCalledOnLoad\n")
