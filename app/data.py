@@ -32,7 +32,7 @@ from typing import Any
 from stabgraph_core import RunSet, simulate
 from stabgraph_core.detect import DEFAULT_CONFIG, Detection, DetectorConfig, detect_run
 from stabgraph_core.errors import InvalidArgumentError, NotFoundError, StabgraphError
-from stabgraph_core.simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
+from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
 
 from .config import load_settings
 

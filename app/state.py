@@ -12,7 +12,7 @@ import math
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from stabgraph_core.simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
+from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
 
 from . import detection, ids
 

@@ -32,7 +32,7 @@ t0 = time.perf_counter()
 marks = {}
 from stabgraph_core import export
 from stabgraph_core.cli import build_parser, format_table
-from stabgraph_core.simulate import simulate
+from stabgraph_core.simulation import simulate
 from stabgraph_core.summary import summarize, write_summary
 marks["imports"] = time.perf_counter() - t0
 t = time.perf_counter()

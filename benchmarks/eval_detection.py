@@ -1,6 +1,6 @@
 """How right is the divergence detector? Simulated ground truth, then the real logs.
 
-Simulated runs (``stabgraph_core.simulate``, the old script's generator) declare where
+Simulated runs (``stabgraph_core.simulation``, the old script's generator) declare where
 they diverge, so the detector is scored against that: false divergences on runs that never
 diverge (target 0), spikes reported on them, missed divergences, and the onset error
 against the declared step (targets: median <= 10 steps, max <= 50). A Mamba 32k run shorter
@@ -27,7 +27,7 @@ import numpy as np
 
 from stabgraph_core.detect import DEFAULT_CONFIG, Detection, describe, detect_run
 from stabgraph_core.model import Run, length_label
-from stabgraph_core.simulate import DEFAULT_LENGTHS, simulate
+from stabgraph_core.simulation import DEFAULT_LENGTHS, simulate
 
 STEP_COUNTS = (1000, 300, 500, 2000, 5000)
 # Runs cut soon after the declared onset (600 for Mamba 32k, 200-299 above): the blow-up is

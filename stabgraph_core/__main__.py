@@ -1,7 +1,38 @@
-"""``python -m stabgraph_core`` is the ``stabgraph`` command."""
+"""The ``stabgraph`` command (also ``python -m stabgraph_core``).
+
+Chromium is launched first, before NumPy, Plotly and the rest of stabgraph are imported:
+it takes most of a second to start and load its page, and those imports (a third of a
+second) then happen while it does, instead of before it starts.
+"""
+
+from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
-from .cli import main
+# Options that end the command without a figure (argparse also accepts unambiguous
+# prefixes, such as --detect-o or --vers).
+_NO_FIGURE = ("--help", "--version", "--detect-only")
 
-sys.exit(main())
+
+def _makes_figure(args: Sequence[str]) -> bool:
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name == "-h" or (len(name) > 3 and any(o.startswith(name) for o in _NO_FIGURE)):
+            return False
+    return True
+
+
+def main() -> None:
+    """Entry point of the ``stabgraph`` console script."""
+    if _makes_figure(sys.argv[1:]):
+        from .export import start_renderer
+
+        start_renderer()  # returns once Chromium is launched; it loads its page meanwhile
+    from .cli import main as run
+
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

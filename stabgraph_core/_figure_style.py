@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .model import Run
+if TYPE_CHECKING:  # only named in annotations: export imports this module without NumPy
+    from .model import Run
 
 PX_PER_INCH = 96
 WIDTH_IN, HEIGHT_IN = 12, 7

@@ -11,7 +11,7 @@ from . import __version__
 from .detect import DEFAULT_CONFIG, Detection, DetectorConfig, describe, detect_run
 from .errors import StabgraphError
 from .model import RunSet, length_label, model_display_name
-from .simulate import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED, simulate
+from .simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED, simulate
 from .summary import DEFAULT_BASELINE, DEFAULT_CANDIDATE, summarize, write_summary
 
 FORMATS = ("pdf", "svg", "png", "eps", "html", "all")
@@ -311,9 +311,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["build_parser", "format_detections", "format_table", "main", "main_entry"]
-
-
-def main_entry() -> None:
-    """Console-script entry point for ``stabgraph``."""
-    sys.exit(main())
+__all__ = ["build_parser", "format_detections", "format_table", "main"]

@@ -39,8 +39,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._figure_style import HEIGHT_PX, PX_PER_INCH, WIDTH_PX
 from .errors import ExportError, InvalidArgumentError
-from .figure import HEIGHT_PX, PX_PER_INCH, WIDTH_PX
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

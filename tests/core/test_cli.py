@@ -85,3 +85,43 @@ def test_module_entry_point_runs(tmp_path):
         text=True,
     )
     assert proc.returncode == 1 and proc.stderr.startswith("stabgraph: error:")
+
+
+@pytest.mark.parametrize(
+    ("argv", "draws"),
+    [
+        (["--simulate"], True),
+        (["--simulate", "--format", "pdf", "--detect-window", "50"], True),
+        (["-h"], False),
+        (["--help"], False),
+        (["--vers"], False),
+        (["--simulate", "--detect-only"], False),
+        (["--simulate", "--detect-o"], False),
+    ],
+)
+def test_the_command_launches_chromium_only_for_a_figure(argv, draws):
+    from stabgraph_core.__main__ import _makes_figure
+
+    assert _makes_figure(argv) is draws
+
+
+def test_chromium_is_launched_before_numpy_and_plotly_are_imported():
+    # what lets the command start Chromium first (see stabgraph_core/__main__.py)
+    code = (
+        "import sys, stabgraph_core.export; from stabgraph_core import __version__; "
+        "print(sorted(m for m in ('numpy', 'plotly', 'pandas') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_package_names_are_the_functions_whichever_module_was_imported_first():
+    code = (
+        "import stabgraph_core.simulation, stabgraph_core.cli; "
+        "from stabgraph_core import simulate, summarize, RunSet; "
+        "print(callable(simulate), len(simulate(lengths=[8192], num_steps=5)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "2"]

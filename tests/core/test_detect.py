@@ -20,7 +20,7 @@ from stabgraph_core.detect import (
 )
 from stabgraph_core.errors import InvalidArgumentError
 from stabgraph_core.model import Run
-from stabgraph_core.simulate import DEFAULT_LENGTHS, simulate
+from stabgraph_core.simulation import DEFAULT_LENGTHS, simulate
 from stabgraph_core.summary import summarize, to_json
 
 
