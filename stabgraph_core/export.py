@@ -318,7 +318,7 @@ def _kaleido_class() -> type:
             on_image: Callable[[str, bytes], None] | None,
         ) -> dict[str, bytes]:
             """See ``_Renderer.render``: one call of ``stabgraphRender`` in a free tab,
-            then the page printed when a PDF is asked for."""
+            then, side by side, the PNG fetched from its encoder and the page printed."""
             tab = await self._get_kaleido_tab()
             images: dict[str, bytes] = {}
 
@@ -379,9 +379,11 @@ def _kaleido_class() -> type:
             pipe is closed before the close (its reader would wait two seconds for more)."""
             if self._watch_dog_task is not None:
                 self._watch_dog_task.cancel()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.subprocess.pid, signal.SIGKILL)
-            await asyncio.get_running_loop().run_in_executor(None, self.subprocess.wait)
+            process = getattr(self, "subprocess", None)  # None: stopped before the launch
+            if process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await asyncio.get_running_loop().run_in_executor(None, process.wait)
             self._channel.close()
             await self.close()
 

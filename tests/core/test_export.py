@@ -218,6 +218,25 @@ def test_start_returns_once_chromium_is_launched_not_when_it_is_ready(monkeypatc
     export.stop_renderer()
 
 
+def test_quick_stop_kills_every_chromium_process_and_removes_its_folders(small_figure):
+    export.start_renderer(wait=True)
+    export.figure_bytes(small_figure, "svg")
+    browser = export._state["renderer"].browser
+    pids = _tree(browser.subprocess.pid)
+    folders = [browser._browser_impl.tmp_dir.path, browser._html_tmp_dir.path]
+    assert len(pids) > 2 and all(os.path.isdir(f) for f in folders)
+    started = time.monotonic()
+    export.stop_renderer(quick=True)
+    # killed, not asked: no wait for Chromium to wind down, nor for the pipe's reader
+    assert time.monotonic() - started < 1.5
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in pids if os.path.exists(f"/proc/{p}")]
+    assert not any(os.path.exists(f) for f in folders)
+    assert export.figure_bytes(small_figure, "svg").lstrip().startswith(b"<svg")  # starts anew
+
+
 def _tree(pid: int) -> list[int]:
     """``pid`` and its descendants (from /proc)."""
     children: dict[int, list[int]] = {}
