@@ -7,6 +7,7 @@ second) then happen while it does, instead of before it starts.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -31,7 +32,15 @@ def main() -> None:
         start_renderer()  # returns once Chromium is launched; it loads its page meanwhile
     from .cli import main as run
 
-    sys.exit(run())
+    try:
+        code = run()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader went away (``stabgraph ... | head``): stop quietly, as Unix tools do;
+        # stdout goes to /dev/null so the flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -125,3 +125,15 @@ def test_package_names_are_the_functions_whichever_module_was_imported_first():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "2"]
+
+
+def test_a_reader_that_goes_away_ends_the_command_without_a_traceback():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stabgraph_core", "--simulate", "--detect-only"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # as `| head` does, before the table is printed
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
