@@ -5,7 +5,7 @@ Formats (one module each, each with ``read(path) -> list[Run]``):
 ========================  ===================================================================
 ``reference_json``        ``{model}_seq{N}.json``: ``{seq_len, steps, loss, diverged, ...}``
 ``long_context``          ``train_long_context.py`` output with ``metrics_history``
-``tensorboard``           ``events.out.tfevents.*`` (scalar tag by option)
+``tensorboard``           ``events.out.tfevents.*`` (scalar tag by option), CRC-checked
 ``tb_export``             TensorBoard UI downloads: CSV ``Wall time,Step,Value`` / JSON rows
 ``wandb_csv``             W&B chart CSV export, several runs per file
 ``hf_trainer``            Hugging Face ``trainer_state.json``
@@ -14,6 +14,12 @@ Formats (one module each, each with ``read(path) -> list[Run]``):
 ``console``               console logs: nanoGPT, llm.c, modded-nanogpt, Megatron, or a regex
 ``resnet_bk``             ResNet-BK training logs (three JSON shapes)
 ========================  ===================================================================
+
+How trainers leave files is part of every format: a missing value (empty cell, ``null``,
+a record without the field) is no point, never a NaN; NaN/Inf is only what the file wrote
+as such; a last record without its end (no final line break, cut JSON, a short CSV row, a
+cut event record) is not written yet: the rest loads and the run's notes say so; a file
+with no loss value at all is one error, never a run; ``.gz`` copies read as what they hold.
 
 Which run is which is decided in ``_identity`` (record fields, then ``runs.toml``, then names);
 sorting, duplicate steps and appended runs in ``_clean``. Every file that cannot be read
@@ -44,7 +50,7 @@ from . import (
 )
 from ._cache import cache_size, cached_read, clear_cache
 from ._identity import MANIFEST_NAME, Manifest, apply_identity, read_manifest
-from ._jsonio import decode_text, loads, read_bytes
+from ._jsonio import GZIP_MAGIC, decode_text, loads, read_bytes
 
 #: Every reader module, by format name.
 READERS = {
@@ -163,16 +169,16 @@ def read_file(
 
     The format is chosen by name (``events.out.tfevents.*``), suffix (``.json``, ``.jsonl``,
     ``.csv``) and then content (JSON shape, CSV header); anything else is read as a console log.
+    A gzip file (``log.jsonl.gz``) is read as the file it compresses.
 
     Raises:
         LoadError: unreadable, unknown format, or malformed for its format.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    inner = Path(path.stem) if path.suffix.lower() == ".gz" else path
+    suffix = inner.suffix.lower()
     try:
-        if tensorboard.matches_name(path):
-            if path.stat().st_size == 0:
-                raise LoadError(path, "empty file")
+        if tensorboard.matches_name(inner):
             return tensorboard.parse(path, tag=tag)
         if suffix == ".json":
             data = loads(read_bytes(path), path)
@@ -208,13 +214,14 @@ def read_file(
 
 
 def _reject_binary(path: Path, probe: int = 8192) -> None:
-    """Fail on a binary file from its first bytes, before reading all of it as text."""
+    """Fail on a binary file from its first bytes, before reading all of it as text
+    (a gzip file is let through: it is read as the text it compresses)."""
     try:
         with path.open("rb") as handle:
             head = handle.read(probe)
     except OSError:
         return  # read_text reports it
-    if b"\x00" in head:
+    if b"\x00" in head and not head.startswith(GZIP_MAGIC):
         decode_text(head, path)
 
 
@@ -296,10 +303,12 @@ def load_results(
                 file, tag=options[0], preset=options[1], regex=options[2]
             ),
         )
-        if isinstance(entry, LoadError):
-            errors.append(LoadError(rel.as_posix(), entry.reason, entry.line))
-        else:
+        try:
+            if isinstance(entry, LoadError):
+                raise entry
             runs += apply_identity(entry, rel, settings)
+        except LoadError as err:
+            errors.append(LoadError(rel.as_posix(), err.reason, err.line))
     return LoadResult(RunSet(_disambiguate(runs)), tuple(errors))
 
 

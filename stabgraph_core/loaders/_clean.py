@@ -2,7 +2,11 @@
 
 The rules (see ``stabgraph_core.model`` for what a run is):
 
-* non-finite losses are kept exactly as logged;
+* non-finite losses are kept exactly as logged, and only they are NaN/Inf: a step whose
+  loss is missing (an empty cell, ``null``, a record without the field) is no point at
+  all, never a NaN, and the run notes how many there were;
+* a file with no loss value at all is an error (``no loss values in ...``), never a run;
+* a sequence length is a positive whole number; anything else is an error naming the file;
 * steps are sorted, and a step logged twice keeps its last value (a resumed run), with a note;
 * a step that jumps back to or before the first step of the current run starts a new run
   (several runs appended to one file); each becomes ``segment 1``, ``segment 2``, ... with a note.
@@ -19,7 +23,9 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
-from ._jsonio import INF_SENTINEL
+
+#: The note of a run whose file ends in a record still being written (see ``split_tail``).
+PENDING_NOTE = "the last {what} is not written yet ({why}): loaded up to the one before"
 
 _NUMBER_TYPES = frozenset({int, float})
 _LOSS_TYPES = frozenset({int, float, type(None)})
@@ -55,20 +61,61 @@ def _to_float(values: Any, what: str, path: Path, allowed: frozenset[type], base
 
 
 def float_array(values: Any, what: str, path: Path, *, record_base: int = 0) -> np.ndarray:
-    """A float64 array from a list of numbers (``None`` -> NaN, the Infinity sentinel -> inf).
+    """A float64 array from a list of numbers, for a series other than the loss.
+
+    ``None`` (not logged at that step) becomes NaN, as ``model.py`` defines extra series;
+    the loss goes through :func:`loss_values`, which keeps missing apart from NaN.
 
     Raises:
         LoadError: an entry is not a number (a string, a list, an object); names its index.
     """
     if isinstance(values, np.ndarray):
-        arr = values.astype(np.float64, copy=False)
-    else:
-        arr = _to_float(values, what, path, _LOSS_TYPES, record_base)
-    big = np.abs(arr) == INF_SENTINEL
-    if big.any():
-        arr = arr.copy()
-        arr[big] = np.copysign(np.inf, arr[big])
-    return arr
+        return values.astype(np.float64, copy=False)
+    return _to_float(values, what, path, _LOSS_TYPES, record_base)
+
+
+def loss_values(
+    values: Any, what: str, path: Path, *, record_base: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loss values and which of them are missing (``None``), from a parsed JSON list.
+
+    A NaN or Inf in the result is one the file wrote (``NaN``, ``Infinity``, ``1e400``);
+    a ``null`` is flagged missing, for :func:`build_runs` to leave out.
+
+    Raises:
+        LoadError: an entry is not a number; names its index.
+    """
+    if not isinstance(values, list):
+        _raise_bad(values, what, path, _LOSS_TYPES, record_base)
+    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+    return float_array(values, what, path, record_base=record_base), missing
+
+
+def seq_len_value(value: Any, path: Path, what: str = "seq_len") -> int | None:
+    """A sequence length as the file states it: a positive whole number, or None.
+
+    Raises:
+        LoadError: zero, negative, fractional, non-finite or not a number.
+    """
+    if value is None:
+        return None
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole or value <= 0:
+        raise LoadError(path, f"{what} must be a positive whole number, got {value!r:.40}")
+    return int(value)
+
+
+def seq_len_array(values: np.ndarray, path: Path, what: str = "seq_len") -> np.ndarray:
+    """:func:`seq_len_value` for every entry of a float array (NaN = not stated).
+
+    Raises:
+        LoadError: an entry that is zero, negative or fractional, naming the first.
+    """
+    stated = values[~np.isnan(values)]
+    bad = (stated <= 0) | (stated != np.round(stated)) | ~np.isfinite(stated)
+    if bad.any():
+        seq_len_value(float(stated[bad][0]), path, what)
+    return values
 
 
 def step_array(values: Any, path: Path, *, what: str = "steps", record_base: int = 0) -> np.ndarray:
@@ -92,6 +139,21 @@ def step_array(values: Any, path: Path, *, what: str = "steps", record_base: int
     return arr.astype(np.int64)
 
 
+def split_tail(text: str) -> tuple[str, str]:
+    """The text up to its last line break, and what follows it (``""`` when it ends in one).
+
+    Trainers append whole lines; until the line break is written, the last line may be cut
+    anywhere. Readers of line formats decide from the tail whether it is complete.
+    """
+    cut = text.rfind("\n") + 1
+    return text[:cut], text[cut:]
+
+
+def pending_note(what: str = "line", why: str = "no line break at its end") -> str:
+    """The note for a last record that is not written yet."""
+    return PENDING_NOTE.format(what=what, why=why)
+
+
 def _split_points(steps: np.ndarray) -> list[int]:
     """Indices where a new appended run starts (a jump back to or before the current start)."""
     backwards = np.flatnonzero(steps[1:] < steps[:-1]) + 1
@@ -106,8 +168,12 @@ def build_runs(
     steps: np.ndarray,
     loss: np.ndarray,
     *,
+    path: Path,
+    missing: np.ndarray | None = None,
     extra: Mapping[str, np.ndarray] | None = None,
     notes: Sequence[str] = (),
+    what: str = "the file",
+    point: str = "step",
     **fields: Any,
 ) -> list[Run]:
     """One run per appended segment, each sorted with duplicate steps resolved.
@@ -115,14 +181,32 @@ def build_runs(
     Args:
         steps: int64 steps in file order.
         loss: float64 losses in file order, same length.
+        path: the file, for errors.
+        missing: which entries have no loss value (left out, and counted in a note).
         extra: other series in file order, same length.
         notes: notes every resulting run carries.
+        what: where the loss values were looked for, for the "no loss values in" error.
+        point: what one entry is called in the note (``step``, ``row``, ``line``).
         **fields: other ``Run`` fields (model, seq_len, seed, label, metadata, ...).
 
     Returns:
         One run, or one per segment with ``label`` ``segment k``.
+
+    Raises:
+        LoadError: no entry has a loss value.
     """
     extra = dict(extra or {})
+    notes = list(notes)
+    if missing is not None and missing.any():
+        keep = ~missing
+        dropped = int(missing.sum())
+        steps, loss = steps[keep], loss[keep]
+        extra = {k: v[keep] for k, v in extra.items()}
+        if steps.size:
+            plural = "s" if dropped > 1 else ""
+            notes.append(f"{dropped} {point}{plural} without a loss value: no point drawn")
+    if steps.size == 0:
+        raise LoadError(path, f"no loss values in {what}")
     fields.setdefault("model", "")
     fields.setdefault("seq_len", None)
     starts = _split_points(steps)

@@ -1,7 +1,10 @@
 """CSV reading shared by the CSV formats: every cell as text, then checked numeric columns.
 
 Cells are read as text so that an empty cell (no point) stays distinct from ``nan``/``inf``
-(a logged non-finite value), which pandas' default NA handling would merge.
+(a logged non-finite value), which pandas' default NA handling would merge. A row cut short
+(fewer cells than the header) leaves its missing cells empty: no value, never a NaN. A last
+row without its line break that is short, or ends inside a quoted cell, is still being
+written and is left out (see :func:`frame`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import LoadError
+from ._clean import pending_note, split_tail
 from ._jsonio import decode_text, read_bytes
 
 
@@ -33,14 +37,24 @@ def header(text: str) -> list[str]:
     return next(csv.reader([first]), [])
 
 
-def frame(text: str, path: Path) -> pd.DataFrame:
-    """All cells as strings; empty cells are ``""``.
+def frame(text: str, path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """All cells as strings (empty cells are ``""``), and notes about the rows.
+
+    The notes say when the last row was left out because it is not written yet.
 
     Raises:
-        LoadError: a row has the wrong number of cells, with its line number.
+        LoadError: a row has too many cells, with its line number.
     """
+    notes = []
+    body, tail = split_tail(text)
+    if tail.strip() and body.strip():
+        cells = next(csv.reader([tail]), [])
+        if tail.count('"') % 2 or len(cells) < len(header(text)):
+            text = body
+            notes.append(pending_note("row"))
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        return table, notes
     except (pd.errors.ParserError, ValueError) as err:
         line = re.search(r"line (\d+)", str(err))
         reason = str(err).split(":", 1)[-1].strip() if "saw" in str(err) else str(err)

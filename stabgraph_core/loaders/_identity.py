@@ -153,6 +153,10 @@ def read_manifest(root: Path) -> Manifest:
                 raise LoadError(
                     MANIFEST_NAME, f"{where}: {key} must be a {expected.__name__}, got {value!r}"
                 )
+            if key == "seq_len" and value <= 0:
+                raise LoadError(
+                    MANIFEST_NAME, f"{where}: seq_len must be a positive whole number, got {value}"
+                )
         settings = {k: v for k, v in entry.items() if k != "path"}
         entries.append((entry["path"].lstrip("./") or "*", MappingProxyType(settings)))
     return Manifest(tuple(entries))
@@ -162,8 +166,13 @@ def apply_identity(runs: list[Run], rel: PurePosixPath, settings: dict[str, Any]
     """Fill model, length, seed and label of one file's runs; set ``source`` to ``rel``.
 
     A reader leaves ``model`` empty when the record names none.
+
+    Raises:
+        LoadError: the file's name states a sequence length of 0.
     """
     names = path_identity(rel)
+    if names.seq_len == 0:
+        raise LoadError(rel, "its name says seq_len 0: a length must be a positive whole number")
     out = []
     for run in runs:
         notes = list(run.notes)

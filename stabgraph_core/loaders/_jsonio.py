@@ -1,7 +1,14 @@
-"""Reading files as bytes, text or JSON, turning every failure into one ``LoadError``."""
+"""Reading files as bytes, text or JSON, turning every failure into one ``LoadError``.
+
+Compressed logs are read as they are: a file that starts with gzip's magic bytes (a
+``metrics.jsonl.gz`` copy of any supported format) is decompressed here, so every reader
+sees the same bytes it would see uncompressed.
+"""
 
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,36 +17,53 @@ import orjson
 
 from ..errors import LoadError
 
-#: Written in place of ``Infinity`` so orjson (which rejects the literal) can parse the rest;
-#: ``float_array`` turns it back into inf. It is the largest finite double, never a real loss.
-INF_SENTINEL = 1.7976931348623157e308
-
-# Python's json module writes NaN/Infinity/-Infinity for non-finite floats (allow_nan=True is
-# its default), so real logs carry them. Only a literal in a value position is replaced: right
-# after ``[ , :`` or a line break, or after a space that itself follows one of those (or
-# indentation). A word inside a string ("a NaN b") is left as it is.
-_NON_STANDARD = (
-    (b"-Infinity", b"-1.7976931348623157e308"),
-    (b"Infinity", b"1.7976931348623157e308"),
-    (b"-NaN", b"null"),
-    (b"NaN", b"null"),
-)
-_DELIMITERS = (b", ", b",", b"[", b": ", b":", b"[ ", b"  ", b"\n", b"\n ", b"\t", b"\t ")
+GZIP_MAGIC = b"\x1f\x8b"
+#: The most a compressed log may expand to: more is refused rather than filling memory.
+MAX_DECOMPRESSED = 1 << 30
+_BOM = b"\xef\xbb\xbf"
 
 
 def read_bytes(path: Path) -> bytes:
-    """The whole file; an empty file or an OS error is a ``LoadError``.
+    """The whole file, decompressed when it is gzip; an empty file or an OS error is a
+    ``LoadError``.
 
     Raises:
-        LoadError: the file is empty or cannot be opened.
+        LoadError: the file is empty, cannot be opened, or is a damaged gzip stream.
     """
     try:
         data = path.read_bytes()
     except OSError as err:
         raise LoadError(path, f"cannot read file ({err.strerror or err})") from None
+    if data.startswith(GZIP_MAGIC):
+        data = gunzip(data, path)
     if not data.strip():
         raise LoadError(path, "empty file")
     return data
+
+
+def gunzip(data: bytes, path: Path) -> bytes:
+    """The content of a gzip file (concatenated members too).
+
+    A stream cut short (a ``.gz`` still being written) gives what it holds so far; the
+    readers then treat its last record as not written yet, as for a plain file.
+
+    Raises:
+        LoadError: a damaged stream, or one that expands past ``MAX_DECOMPRESSED``.
+    """
+    out = bytearray()
+    rest = data
+    while rest.startswith(GZIP_MAGIC):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(rest, MAX_DECOMPRESSED + 1 - len(out))
+        except zlib.error as err:
+            raise LoadError(path, f"damaged gzip data ({err})") from None
+        if len(out) > MAX_DECOMPRESSED:
+            raise LoadError(path, f"decompresses to more than {MAX_DECOMPRESSED >> 20} MiB")
+        if not inflater.eof:
+            break  # cut short: keep what arrived
+        rest = inflater.unused_data
+    return bytes(out)
 
 
 def decode_text(data: bytes, path: Path) -> str:
@@ -59,26 +83,13 @@ def decode_text(data: bytes, path: Path) -> str:
         raise LoadError(path, f"not UTF-8 text (byte 0x{data[err.start]:02x})", line) from None
 
 
-def _tolerant(data: bytes) -> bytes:
-    for token, replacement in _NON_STANDARD:
-        total = data.count(token)
-        if not total:
-            continue
-        in_value_position = 0
-        for delimiter in _DELIMITERS:  # most likely first: usually one or two scans suffice
-            in_value_position += data.count(delimiter + token)
-            if in_value_position == total:
-                break
-        if in_value_position == total:
-            data = data.replace(token, replacement)  # every occurrence is a value: one pass
-            continue
-        for delimiter in _DELIMITERS:  # some occurrence sits inside a string: leave it alone
-            data = data.replace(delimiter + token, delimiter + replacement)
-    return data
-
-
 def loads(data: bytes, path: Path, line: int | None = None) -> Any:
-    """Parse JSON with orjson; bytes holding ``NaN``/``Infinity`` literals get a tolerant pass.
+    """Parse JSON as trainers write it: a leading BOM, ``NaN``/``Infinity`` literals and
+    numbers past the double range (``1e400``, read as inf, as Python's json reads it).
+
+    ``null`` stays ``None`` (a missing value) and ``NaN`` becomes a float NaN, so the two
+    are never confused. Strict JSON goes through orjson; only a document orjson refuses
+    earns a second pass with Python's json, which reads those extensions.
 
     Args:
         data: the JSON document.
@@ -88,31 +99,35 @@ def loads(data: bytes, path: Path, line: int | None = None) -> Any:
     Raises:
         LoadError: invalid or truncated JSON, or not UTF-8, with the line number.
     """
-    # Strict JSON first (the common case pays nothing extra); only a failure at a NaN or
-    # Infinity literal earns the tolerant pass.
-    failure = _try_parse(data)
-    if not isinstance(failure, _Failure):
-        return failure
-    doc = data
-    window = data[max(failure.pos - 1, 0) : failure.pos + 4]
-    if b"NaN" in window or b"Inf" in window:
-        # Everything before the failure parsed, so it holds no literal in a value position:
-        # only the rest needs rewriting (for a diverging run, usually a short tail).
-        start = max(failure.pos - 3, 0)  # room for "-" and a two-byte delimiter
-        doc = data[:start] + _tolerant(data[start:])
-        failure = _try_parse(doc)
-        if not isinstance(failure, _Failure):
-            return failure
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        failure = _Failure(exc.pos, exc.lineno, str(exc))
+    try:
+        return json.loads(data)  # reads NaN, Infinity, -Infinity and 1e400 as floats
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError alike
+        pass
     if b"\x00" in data:
         decode_text(data, path)
     msg = failure.message.split(":", 1)[0]
     if "UTF-8" in msg:
         decode_text(data, path)
-    if failure.pos >= len(doc.rstrip()):
+    if failure.pos >= len(data.rstrip()):
         msg = "truncated JSON (unexpected end of data)"
     else:
         msg = f"invalid JSON ({msg})"
     raise LoadError(path, msg, line if line is not None else failure.lineno)
+
+
+def is_complete_json(text: str) -> bool:
+    """Whether ``text`` parses as JSON (with the extensions :func:`loads` accepts)."""
+    try:
+        loads(text.encode(), Path("-"))
+    except LoadError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -125,8 +140,4 @@ class _Failure:
     message: str
 
 
-def _try_parse(doc: bytes) -> Any:
-    try:
-        return orjson.loads(doc)
-    except orjson.JSONDecodeError as exc:
-        return _Failure(exc.pos, exc.lineno, str(exc))
+__all__ = ["GZIP_MAGIC", "decode_text", "gunzip", "is_complete_json", "loads", "read_bytes"]

@@ -10,10 +10,12 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import build_runs, float_array, step_array
+from ._clean import build_runs, float_array, loss_values, seq_len_value, step_array
 
 #: Fields that count tokens seen, exposed as the ``tokens`` series.
 TOKEN_FIELDS = ("num_input_tokens_seen", "consumed_tokens", "tokens_seen", "total_tokens")
+#: Fields that state the run's sequence length (its identity, not a series).
+SEQ_LEN_FIELDS = ("seq_len", "seq_length", "sequence_length")
 
 
 def first_key(records: list[dict], candidates: Sequence[str]) -> str | None:
@@ -33,7 +35,9 @@ def runs_from_records(
     **fields: Any,
 ) -> list[Run]:
     """Steps from the first present of ``step_keys``, loss from ``loss_keys``; numeric fields
-    of the records become extra series. Records without the loss key are not points.
+    of the records become extra series. Records without the loss key, or with ``null`` for
+    it, are not points. A ``seq_len`` field states the run's length (one run per length
+    when the records name several).
 
     Args:
         records: the records, in file order.
@@ -45,12 +49,15 @@ def runs_from_records(
         **fields: other ``Run`` fields.
 
     Raises:
-        LoadError: no step or loss field, or a record with a mistyped step or loss.
+        LoadError: no loss values, no step field, a record with a mistyped step or loss, or
+            a sequence length that is not a positive whole number.
     """
     step_key = first_key(records, step_keys)
     loss_key = first_key(records, loss_keys)
     if loss_key is None:
-        raise LoadError(path, f"no loss field (looked for {', '.join(loss_keys)})")
+        raise LoadError(
+            path, f"no loss values in the file (no {what} has {', '.join(map(repr, loss_keys))})"
+        )
     if step_key is None:
         raise LoadError(path, f"no step field (looked for {', '.join(step_keys)})")
     kept = [i for i, record in enumerate(records) if loss_key in record]
@@ -62,11 +69,18 @@ def runs_from_records(
             raise LoadError(path, f"{what}{suffix} has '{loss_key}' but no '{step_key}'", where)
     try:
         steps = step_array([r[step_key] for r in points], path, what=step_key)
-        loss = float_array([r[loss_key] for r in points], loss_key, path)
+        loss, missing = loss_values([r[loss_key] for r in points], loss_key, path)
     except LoadError as err:
         raise _locate(err, kept, numbers, path) from None
+    seq_key = first_key(points, SEQ_LEN_FIELDS)
+    lengths: list[int | None] = [None] * len(points)
+    if seq_key is not None:
+        lengths = [
+            _seq_len(r.get(seq_key), i, kept, numbers, path, what) for i, r in enumerate(points)
+        ]
     extra: dict[str, np.ndarray] = {}
-    keys = dict.fromkeys(k for r in points for k in r if k not in (step_key, loss_key))
+    skip = (step_key, loss_key, seq_key)
+    keys = dict.fromkeys(k for r in points for k in r if k not in skip)
     for key in keys:
         values = [r.get(key) for r in points]
         types = set(map(type, values))
@@ -81,7 +95,35 @@ def runs_from_records(
         notes.append(f"{skipped} {what}{'s' if skipped > 1 else ''} without '{loss_key}' skipped")
     fields.setdefault("metadata", {})
     fields["metadata"] = {**fields["metadata"], "loss_field": loss_key, "step_field": step_key}
-    return build_runs(steps, loss, extra=extra, notes=notes, **fields)
+    runs = []
+    for seq_len in dict.fromkeys(lengths):
+        mask = np.fromiter((n == seq_len for n in lengths), dtype=bool, count=len(lengths))
+        if seq_len is not None:
+            fields["seq_len"] = seq_len
+        runs += build_runs(
+            steps[mask],
+            loss[mask],
+            path=path,
+            missing=missing[mask],
+            extra={k: v[mask] for k, v in extra.items()},
+            notes=notes,
+            what=f"'{loss_key}'",
+            point=what,
+            **fields,
+        )
+    return runs
+
+
+def _seq_len(
+    value: Any, index: int, kept: list[int], numbers: Sequence[int] | None, path: Path, what: str
+) -> int | None:
+    """A record's stated length, checked; errors name the record's line or index."""
+    try:
+        return seq_len_value(value, path)
+    except LoadError as err:
+        if numbers is not None:
+            raise LoadError(path, err.reason, numbers[kept[index]]) from None
+        raise LoadError(path, f"{what} {kept[index]}: {err.reason}") from None
 
 
 def _locate(

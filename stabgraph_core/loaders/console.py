@@ -8,7 +8,10 @@ Without a preset the one matching most lines is used. A user regex needs the nam
 ``nan``/``inf`` captured as the loss are values and are kept. A ``nan`` elsewhere on the line
 (modded-nanogpt's ``step_avg:nanms``) is not captured, so it is not a loss. Megatron prints
 an iteration line without its ``lm loss`` field when the loss was NaN/Inf; such an iteration
-is kept as a NaN loss and noted.
+is kept as a NaN loss and noted, where the file's other iteration lines have one (a log
+with no ``lm loss`` at all has no loss values). A user regex whose loss group matched
+nothing on a line gives no point there. The last line without its line break is still
+being written and waits for it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, LoadError
 from ..model import Run
-from ._clean import build_runs
+from ._clean import build_runs, pending_note, split_tail
 from ._csv import read_text
 from ._identity import identify_file
 
@@ -128,8 +131,12 @@ def from_text(
                 f"({', '.join(PRESETS)}); use --preset or --regex",
             )
         pattern = preset_pattern(name)
+    text, tail = split_tail(text)
+    notes = [pending_note()] if tail.strip() else []
     found = pattern.findall(text)
     if not found:
+        if tail.strip() and pattern.search(tail):
+            raise LoadError(path, "no loss values in the file (its only line is not written yet)")
         raise LoadError(path, f"no line matches the {name} pattern")
     groups = list(pattern.groupindex.items())
     table = np.array(found, dtype=str).reshape(len(found), -1)
@@ -149,18 +156,23 @@ def from_text(
     extra = {
         g: _column(c, g, text, pattern, path) for g, c in cols.items() if g not in ("step", "loss")
     }
-    notes = []
-    if missing.any():
+    if missing.all():
+        raise LoadError(path, "no loss values in the file (no matching line has a loss)")
+    if missing.any() and name == "megatron":
         count = int(missing.sum())
         shown = ", ".join(str(s) for s in cols["step"][missing][:5])
-        why = " (Megatron omits it when the loss is NaN/Inf)" if name == "megatron" else ""
         notes.append(
-            f"{count} step{'s' if count > 1 else ''} logged without a loss{why}, "
-            f"kept as NaN: {shown}{'...' if count > 5 else ''}"
+            f"{count} iteration{'s' if count > 1 else ''} logged without 'lm loss' "
+            f"(Megatron omits it when the loss is NaN/Inf), kept as NaN: "
+            f"{shown}{'...' if count > 5 else ''}"
         )
+        missing = np.zeros_like(missing)
     return build_runs(
         step_values.astype(np.int64),
         loss,
+        path=path,
+        missing=missing,
+        point="line",
         extra={k: v for k, v in extra.items() if not np.isnan(v).all()},
         notes=notes,
         metadata={"preset": name},

@@ -2,8 +2,10 @@
 
 Step from ``step``, ``current_steps``, ``iter`` or ``global_step``; loss from ``loss``,
 ``train_loss`` or ``lm_loss`` (or the ``tag`` option). Records without the loss field (a final
-summary line) are not points, and the run notes how many there were. Blank lines are skipped;
-any other bad line makes the file unreadable, reported with its line number.
+summary line) or with ``null`` are not points, and the run notes how many there were. Blank
+lines are skipped. A last line without its line break that does not parse is still being
+written: everything before it loads and the run says so. Any other bad line makes the file
+unreadable, reported with its line number.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import orjson
 
 from ..errors import LoadError
 from ..model import Run
+from ._clean import pending_note, split_tail
 from ._identity import identify_file
 from ._jsonio import decode_text, loads, read_bytes
 from ._records import runs_from_records
@@ -29,8 +32,17 @@ def parse(path: Path, *, tag: str | None = None) -> list[Run]:
         LoadError: a line that is not a JSON object, or no step/loss field, with the line number.
     """
     text = decode_text(read_bytes(path), path)
+    body, tail = split_tail(text)
+    lines = body.split("\n")[:-1]
+    notes = []
+    if tail.strip():
+        try:
+            loads(tail.encode(), path)
+            lines.append(tail)  # a last line that is whole, only without its line break
+        except LoadError:
+            notes.append(pending_note())
     records, numbers = [], []
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -41,7 +53,9 @@ def parse(path: Path, *, tag: str | None = None) -> list[Run]:
             raise LoadError(path, f"expected a JSON object, got {type(record).__name__}", number)
         records.append(record)
         numbers.append(number)
-    return runs_from_records(
+    if not records:
+        raise LoadError(path, "no loss values in the file (its only line is not written yet)")
+    runs = runs_from_records(
         records,
         path,
         step_keys=STEP_KEYS,
@@ -49,6 +63,7 @@ def parse(path: Path, *, tag: str | None = None) -> list[Run]:
         what="line",
         numbers=numbers,
     )
+    return [run.with_(notes=(*run.notes, *notes)) for run in runs] if notes else runs
 
 
 def read(path: Path, *, tag: str | None = None) -> list[Run]:

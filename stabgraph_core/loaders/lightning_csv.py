@@ -34,7 +34,7 @@ def from_csv(text: str, path: Path, *, tag: str | None = None) -> list[Run]:
     Raises:
         LoadError: no step or loss column, malformed rows or non-numeric cells (with the line).
     """
-    table = _csv.frame(text, path)
+    table, notes = _csv.frame(text, path)
     table.columns = [c.strip() for c in table.columns]
     step_column = next((c for c in STEP_COLUMNS if c in table.columns), None)
     if step_column is None:
@@ -49,7 +49,7 @@ def from_csv(text: str, path: Path, *, tag: str | None = None) -> list[Run]:
         )
     rows = _csv.present(table[loss_column])
     if not rows.any():
-        raise LoadError(path, f"column {loss_column!r} is empty")
+        raise LoadError(path, f"no loss values in the file (column {loss_column!r} is empty)")
     raw_steps = _csv.numbers(table[step_column], path)
     missing = rows & np.isnan(raw_steps)
     if missing.any():
@@ -65,6 +65,8 @@ def from_csv(text: str, path: Path, *, tag: str | None = None) -> list[Run]:
     return build_runs(
         step_array(raw_steps[rows], path, what=step_column),
         _csv.numbers(table[loss_column], path)[rows],
+        path=path,
+        notes=notes,
         extra={k: v for k, v in extra.items() if not np.isnan(v).all()},
         metadata={"loss_column": loss_column},
     )

@@ -6,8 +6,9 @@ Files: ``long_context_results.json`` or ``long_context_{model}_results.json``.
 learning_rate, memory_allocated_gb, ...}`` whose ``step`` counts globally (1-based) across all
 lengths. Each length becomes its own run whose steps count from its first record (step 1),
 so that lengths trained one after another line up; the global step is kept as the
-``global_step`` series. ``results_by_length``, ``gradient_statistics`` and ``args`` are kept
-as metadata.
+``global_step`` series. A record without a loss (or with ``null``) is no point; a history
+with no loss at all is an error, never a run. ``results_by_length``,
+``gradient_statistics`` and ``args`` are kept as metadata.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import build_runs, float_array, step_array
+from ._clean import build_runs, float_array, loss_values, seq_len_value, step_array
 from ._identity import identify_file
 from ._jsonio import loads, read_bytes
 
@@ -64,9 +65,12 @@ def from_json(data: Any, path: Path) -> list[Run]:
         for key in ("step", "seq_len"):
             if key not in record:
                 raise LoadError(path, f"metrics_history[{index}] has no '{key}'")
+        seq_len_value(record["seq_len"], path, f"metrics_history[{index}] seq_len")
     steps = step_array(_column(history, "step"), path, what="metrics_history step")
     lengths = step_array(_column(history, "seq_len"), path, what="metrics_history seq_len")
-    loss = float_array(_column(history, "loss"), "metrics_history loss", path)
+    loss, missing = loss_values(_column(history, "loss"), "metrics_history loss", path)
+    if missing.all():
+        raise LoadError(path, "no loss values in 'metrics_history' (no record has a 'loss')")
     keys = dict.fromkeys(k for record in history for k in record if k not in _SKIP)
     extra: dict[str, np.ndarray] = {}
     for key in keys:
@@ -79,9 +83,13 @@ def from_json(data: Any, path: Path) -> list[Run]:
         data.get("results_by_length") if isinstance(data.get("results_by_length"), dict) else {}
     )
     shared = {k: data[k] for k in ("args", "gradient_statistics") if k in data}
-    runs = []
+    runs: list[Run] = []
+    empty = []
     for seq_len in np.unique(lengths).tolist():
         mask = lengths == seq_len
+        if missing[mask].all():
+            empty.append(int(seq_len))
+            continue
         global_steps = steps[mask]
         local = global_steps - global_steps.min() + 1
         series = {k: v[mask] for k, v in extra.items()}
@@ -92,6 +100,8 @@ def from_json(data: Any, path: Path) -> list[Run]:
         runs += build_runs(
             local,
             loss[mask],
+            path=path,
+            missing=missing[mask],
             extra=series,
             notes=(
                 "steps counted from this length's first record; global step kept as "
@@ -101,6 +111,9 @@ def from_json(data: Any, path: Path) -> list[Run]:
             seq_len=int(seq_len),
             metadata=metadata,
         )
+    if empty:
+        note = f"no loss values at seq_len {', '.join(map(str, empty))}: not a run"
+        runs = [run.with_(notes=(*run.notes, note)) for run in runs]
     return runs
 
 

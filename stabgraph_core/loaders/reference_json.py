@@ -1,7 +1,8 @@
 """The reference's per-run JSON: ``{model}_seq{N}.json`` holding one run.
 
 ``{"seq_len": 8192, "steps": [...], "loss": [...], "diverged": false, "divergence_step": null}``;
-``loss`` may hold ``null``, ``NaN`` or ``Infinity`` (read as NaN, NaN, inf). Optional ``model``
+``loss`` may hold ``NaN`` or ``Infinity`` (kept as logged) and ``null`` (no value logged at
+that step: no point). ``seq_len`` is a positive whole number. Optional ``model``
 and ``seed`` fields name the run; other lists as long as ``steps`` become extra series.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import build_runs, float_array, step_array
+from ._clean import build_runs, float_array, loss_values, seq_len_value, step_array
 from ._identity import identify_file
 from ._jsonio import loads, read_bytes
 
@@ -51,7 +52,7 @@ def from_json(data: Any, path: Path) -> list[Run]:
     if not isinstance(data, dict):
         raise LoadError(path, "expected a JSON object with 'steps' and 'loss'")
     steps = step_array(data.get("steps"), path)
-    loss = float_array(data.get("loss"), "loss", path)
+    loss, missing = loss_values(data.get("loss"), "loss", path)
     if steps.size != loss.size:
         raise LoadError(path, f"'steps' has {steps.size} values but 'loss' has {loss.size}")
     if steps.size == 0:
@@ -69,9 +70,12 @@ def from_json(data: Any, path: Path) -> list[Run]:
     return build_runs(
         steps,
         loss,
+        path=path,
+        missing=missing,
+        what="'loss'",
         extra=extra,
         model=model or "",
-        seq_len=_optional_int(data, "seq_len", path),
+        seq_len=seq_len_value(data.get("seq_len"), path),
         seed=_optional_int(data, "seed", path),
         diverged=diverged,
         divergence_step=_optional_int(data, "divergence_step", path),

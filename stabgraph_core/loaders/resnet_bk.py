@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import build_runs, float_array
+from ._clean import build_runs, float_array, loss_values
 from ._identity import identify_file
 from ._jsonio import loads, read_bytes
 from ._records import runs_from_records
@@ -65,7 +65,7 @@ def from_json(data: Any, path: Path) -> list[Run]:
             raise LoadError(path, "no steps: 'steps' is empty or not a list")
         meta = {k: v for k, v in data.items() if k != "steps" and not isinstance(v, list | dict)}
         return _records(data["steps"], path, meta)
-    loss = float_array(data.get("loss"), "loss", path)
+    loss, missing = loss_values(data.get("loss"), "loss", path)
     if loss.size == 0:
         raise LoadError(path, "no steps: 'loss' is empty")
     extra = {
@@ -73,7 +73,8 @@ def from_json(data: Any, path: Path) -> list[Run]:
         for k, v in data.items()
         if k != "loss" and isinstance(v, list) and len(v) == loss.size
     }
-    return build_runs(np.arange(loss.size, dtype=np.int64), loss, extra=extra)
+    steps = np.arange(loss.size, dtype=np.int64)
+    return build_runs(steps, loss, path=path, missing=missing, what="'loss'", extra=extra)
 
 
 def read(path: Path) -> list[Run]:

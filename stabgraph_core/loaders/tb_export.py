@@ -1,4 +1,7 @@
-"""TensorBoard UI downloads: CSV ``Wall time,Step,Value`` or JSON ``[[wall, step, value], ...]``."""
+"""TensorBoard UI downloads: CSV ``Wall time,Step,Value`` or JSON ``[[wall, step, value], ...]``.
+
+A row without its value (an empty cell, a short row, ``null``) is no point.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import numpy as np
 from ..errors import LoadError
 from ..model import Run
 from . import _csv
-from ._clean import build_runs, float_array, step_array
+from ._clean import build_runs, float_array, loss_values, step_array
 from ._identity import identify_file
 from ._jsonio import loads, read_bytes
 
@@ -45,9 +48,13 @@ def from_json(data: Any, path: Path) -> list[Run]:
         if not isinstance(row, list) or len(row) != 3:
             raise LoadError(path, f"row {index} is not [wall_time, step, value]: {row!r:.40}")
     wall, steps, values = (list(column) for column in zip(*data, strict=True))
+    loss, missing = loss_values(values, "value", path)
     return build_runs(
         step_array(steps, path, what="step"),
-        float_array(values, "value", path),
+        loss,
+        path=path,
+        missing=missing,
+        point="row",
         extra={"wall_time": float_array(wall, "wall_time", path)},
     )
 
@@ -58,16 +65,21 @@ def from_csv(text: str, path: Path) -> list[Run]:
     Raises:
         LoadError: malformed rows or non-numeric cells, with the line number.
     """
-    table = _csv.frame(text, path)
+    table, notes = _csv.frame(text, path)
     table.columns = [c.strip() for c in table.columns]
     if table.empty:
-        raise LoadError(path, "no rows after the header")
+        raise LoadError(path, "no loss values in the file (no rows after the header)")
     steps = _csv.numbers(table["Step"], path)
     if np.isnan(steps).any():
         raise LoadError(path, "empty Step cell", int(np.flatnonzero(np.isnan(steps))[0]) + 2)
     return build_runs(
         step_array(steps, path, what="Step"),
         _csv.numbers(table["Value"], path),
+        path=path,
+        missing=~_csv.present(table["Value"]),
+        notes=notes,
+        what="the 'Value' column",
+        point="row",
         extra={"wall_time": _csv.numbers(table["Wall time"], path)},
     )
 

@@ -50,7 +50,7 @@ def from_csv(text: str, path: Path, *, tag: str | None = None) -> list[Run]:
     Raises:
         LoadError: no ``<run> - <metric>`` columns, malformed rows or non-numeric cells.
     """
-    table = _csv.frame(text, path)
+    table, notes = _csv.frame(text, path)
     step_column = table.columns[0]
     columns: dict[str, dict[str, str]] = {}
     for column in table.columns[1:]:
@@ -81,6 +81,8 @@ def from_csv(text: str, path: Path, *, tag: str | None = None) -> list[Run]:
         runs += build_runs(
             steps,
             _csv.numbers(cell, path)[rows],
+            path=path,
+            notes=notes,
             extra=extra,
             model=who.model or run_name,
             seq_len=who.seq_len,
@@ -88,7 +90,9 @@ def from_csv(text: str, path: Path, *, tag: str | None = None) -> list[Run]:
             metadata={"wandb_run": run_name, "metric": metric},
         )
     if not runs:
-        raise LoadError(path, f"no values for metric {metric!r} in any run")
+        raise LoadError(
+            path, f"no loss values in the file (metric {metric!r} is empty in every run)"
+        )
     return runs
 
 

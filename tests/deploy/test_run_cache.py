@@ -28,8 +28,8 @@ def two_runs_and_a_bad_file(tmp_path: Path) -> Path:
     steps = list(range(10))
     mamba = {"seq_len": 8192, "steps": steps, "loss": [2 * k for k in steps],
              "grad_norm": steps, "diverged": False}  # fmt: skip
-    bk_loss: list[float | None] = [2 * k + 1 for k in steps]
-    bk_loss[7] = None  # JSON null: read as NaN
+    bk_loss: list[float] = [2 * k + 1 for k in steps]
+    bk_loss[7] = float("nan")  # written as NaN by json.dumps
     bk = {"seq_len": 32768, "steps": steps, "loss": bk_loss, "diverged": True,
           "divergence_step": 7}  # fmt: skip
     (folder / "mamba_seq8192.json").write_text(json.dumps(mamba))

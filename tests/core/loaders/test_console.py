@@ -54,7 +54,7 @@ def test_megatron_missing_lm_loss_is_a_nan_iteration(tmp_path):
     assert run.steps.tolist() == [1, 2, 3, 4]
     assert run.loss[[0, 1, 3]].tolist() == [3.0, 5.0, 9.0] and np.isnan(run.loss[2])
     assert run.extra["grad_norm"].tolist() == [1.0, 2.0, 3.0, 4.0]
-    assert any("without a loss" in n and ": 3" in n for n in run.notes)
+    assert any("without 'lm loss'" in n and ": 3" in n for n in run.notes)
 
 
 def test_user_regex_with_extra_group(tmp_path):

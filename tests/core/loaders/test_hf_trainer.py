@@ -40,7 +40,7 @@ def test_eval_loss_by_tag(trainer_state):
 
 
 def test_unknown_tag_is_an_error(trainer_state):
-    with pytest.raises(LoadError, match="no loss field"):
+    with pytest.raises(LoadError, match="no loss values in the file .*'perplexity'"):
         hf_trainer.read(trainer_state, tag="perplexity")
 
 

@@ -31,4 +31,5 @@ def test_every_layout_reads_back_exactly(tmp_path, dump):
     (run,) = reference_json.read(path)
     got = run.loss.tolist()
     assert got[0] == 1.0 and math.isnan(got[1]) and got[2] == math.inf and got[3] == -math.inf
-    assert math.isnan(got[4]) and got[5] == 2.5
+    assert got[4] == 2.5 and len(got) == 5  # null: no value logged, so no point
+    assert run.steps.tolist() == [0, 1, 2, 3, 5]

@@ -42,8 +42,23 @@ def test_blank_lines_summary_record_and_nan(tmp_path):
     assert "1 line without 'loss' skipped" in run.notes
 
 
-def test_truncated_last_line_names_the_line(tmp_path):
+def test_half_written_last_line_is_not_written_yet(tmp_path):
     path = tmp_path / "log.jsonl"
     path.write_text('{"step": 1, "loss": 1.5}\n{"step": 2, "loss": 1.4}\n{"step": 3, "lo')
-    with pytest.raises(LoadError, match=r"line 3: truncated JSON"):
+    (run,) = jsonl.read(path)
+    assert run.steps.tolist() == [1, 2] and run.loss.tolist() == [1.5, 1.4]
+    assert any("last line is not written yet" in n for n in run.notes)
+
+
+def test_whole_last_line_without_a_line_break_loads(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"step": 1, "loss": 1.5}\n{"step": 2, "loss": 1.4}')
+    (run,) = jsonl.read(path)
+    assert run.steps.tolist() == [1, 2] and not any("not written" in n for n in run.notes)
+
+
+def test_cut_line_in_the_middle_is_still_an_error(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"step": 1, "loss": 1.5}\n{"step": 2, "lo\n{"step": 3, "loss": 1.4}\n')
+    with pytest.raises(LoadError, match=r"line 2: truncated JSON"):
         jsonl.read(path)

@@ -50,15 +50,15 @@ def test_no_default_tag_asks_for_one(tmp_path, write_events):
         tensorboard.read(path)
 
 
-def test_missing_tbparse_gives_an_install_hint(tmp_path, monkeypatch, write_events):
+def test_missing_tensorboard_gives_an_install_hint(tmp_path, monkeypatch, write_events):
     path = write_events(tmp_path, {"loss": [(0, 1.0)]})
     real_import = builtins.__import__
 
-    def no_tbparse(name, *args, **kwargs):
-        if name == "tbparse":
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("tensorboard"):
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_tbparse)
-    with pytest.raises(LoadError, match="pip install tbparse"):
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    with pytest.raises(LoadError, match="pip install tensorboard"):
         tensorboard.read(path)
