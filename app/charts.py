@@ -45,12 +45,15 @@ def options_for(
     max_points: int | None = BROWSER_MAX_POINTS,
     title: str | None = None,
 ) -> FigureOptions:
-    """FigureOptions for a view (None for models, lengths or show: all of them)."""
+    """FigureOptions for a view (None for models, lengths or show: all of them).
+
+    ``lengths`` are run lengths as the core has them (None for a run that names none).
+    """
     runs = loaded.runs
     show = list(view.ROLE_SHOW.values()) if show is None else show
     kwargs: dict[str, Any] = {
         "models": tuple(runs.models if models is None else models),
-        "lengths": tuple(runs.lengths if lengths is None else lengths),
+        "lengths": None if lengths is None else tuple(lengths),
         "smoothing": float(smoothing or 0.0),
         "log_y": bool(log_y),
         "x_axis": x_axis,

@@ -12,12 +12,15 @@ import math
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from stabgraph_core.model import NO_LENGTH_LABEL, length_label
 from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
 
 from . import detection, ids
 
 SIMULATED_VALUE = "simulated"
 FOLDER_PREFIX = "folder:"
+#: The Sequence-lengths checklist's value (and the URL's word) for runs that name no length.
+NO_LENGTH = "none"
 
 # view field -> component id whose ``value`` holds it
 CONTROLS: dict[str, str] = {
@@ -51,6 +54,19 @@ DEFAULTS: dict[str, Any] = {
 
 _INT_LISTS = ("sim_lengths", "lengths")
 _STR_LISTS = ("models", "show")
+
+
+def length_value(seq_len: int | None) -> int | str:
+    """The lengths checklist's value for a run's length (:data:`NO_LENGTH` for None)."""
+    return NO_LENGTH if seq_len is None else seq_len
+
+
+def length_options(choices: list[int | None]) -> list[dict[str, Any]]:
+    """The lengths checklist's options for a source's ``RunSet.length_choices``."""
+    return [
+        {"label": length_label(n) if n is not None else NO_LENGTH_LABEL, "value": length_value(n)}
+        for n in choices
+    ]
 
 
 def folder_value(name: str) -> str:
@@ -119,6 +135,8 @@ def decode(search: str | None) -> dict[str, Any]:
 
 def _parse(name: str, text: str) -> Any:
     items = [t for t in text.split(",") if t]
+    if name == "lengths":
+        return [NO_LENGTH if t == NO_LENGTH else int(t) for t in items]
     if name in _INT_LISTS:
         return [int(t) for t in items]
     if name in _STR_LISTS:

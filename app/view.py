@@ -15,7 +15,7 @@ from dash import Patch
 
 from stabgraph_core import Run, RunSet
 
-from . import ids
+from . import ids, state
 
 # Which Mark checkbox governs a trace role; roles not listed are governed by runs only.
 ROLE_SHOW = {
@@ -31,12 +31,16 @@ FADED_OPACITY = 0.18
 
 
 def shown_runs(runs: RunSet, models: list | None, lengths: list | None) -> list[Run]:
-    """Runs whose model and length are ticked (None: all; runs of unknown length always)."""
+    """Runs whose model and length are ticked (None: all).
+
+    ``lengths`` holds the checklist's values: a run that names no length is shown when
+    :data:`state.NO_LENGTH` is ticked.
+    """
     return [
         r
         for r in runs
         if (models is None or r.model in models)
-        and (lengths is None or r.seq_len is None or r.seq_len in lengths)
+        and (lengths is None or state.length_value(r.seq_len) in lengths)
     ]
 
 
@@ -74,13 +78,17 @@ def trace_visible(
 ) -> bool:
     """Whether a trace belongs on the chart for these ticks.
 
-    A trace of an unticked model or length is hidden; a marker trace also needs its Mark
-    checkbox. Traces without a model (shared legend entries) follow their length or role.
+    A trace of an unticked model or length (the checklist's values, :data:`state.NO_LENGTH`
+    for a run without one) is hidden; a marker trace also needs its Mark checkbox. Traces
+    of no run (legend entries) follow their model, length or role.
     """
     model, seq_len, role = entry.get("model"), entry.get("seq_len"), entry.get("role")
     if model is not None and model not in models:
         return False
-    if seq_len is not None and seq_len not in lengths:
+    if entry.get("run_id") is not None:
+        if state.length_value(seq_len) not in lengths:
+            return False
+    elif seq_len is not None and seq_len not in lengths:
         return False
     return role not in ROLE_SHOW or ROLE_SHOW[role] in show
 
@@ -90,7 +98,9 @@ def visibility(
 ) -> list[bool]:
     """``visible`` for every trace (None for models or lengths means all of them)."""
     all_models = {e["model"] for e in trace_map_} if models is None else set(models)
-    all_lengths = {e["seq_len"] for e in trace_map_} if lengths is None else set(lengths)
+    all_lengths = (
+        {state.length_value(e["seq_len"]) for e in trace_map_} if lengths is None else set(lengths)
+    )
     shown = set(show or ())
     return [trace_visible(e, all_models, all_lengths, shown) for e in trace_map_]
 

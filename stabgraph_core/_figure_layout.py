@@ -20,7 +20,7 @@ from ._figure_style import (
     _meta,
     short,
 )
-from .model import length_label, model_display_name
+from .model import NO_LENGTH_LABEL, length_label, model_display_name
 
 if TYPE_CHECKING:
     from .figure import FigureOptions
@@ -198,7 +198,7 @@ def _key_traces(
             {
                 **key,
                 "mode": "lines",
-                "name": f"N={length_label(n)}" if n is not None else "length unknown",
+                "name": f"N={length_label(n)}" if n is not None else NO_LENGTH_LABEL,
                 "legendgroup": "length",
                 "legendgrouptitle": {"text": "Sequence length"},
                 "line": {"color": "#555555", "width": 2, "dash": dashes[n]},

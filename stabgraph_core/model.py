@@ -32,6 +32,10 @@ def model_display_name(model: str) -> str:
     return MODEL_DISPLAY_NAMES.get(model.lower(), model)
 
 
+#: How a run whose files name no sequence length is listed (checklists, legends).
+NO_LENGTH_LABEL = "no length"
+
+
 def length_label(seq_len: int | None) -> str:
     """Sequence length with binary k/M: 8192 -> 8k, 524288 -> 512k, 1048576 -> 1M.
 
@@ -185,6 +189,16 @@ class RunSet:
     def lengths(self) -> list[int]:
         """Known sequence lengths, ascending."""
         return sorted({r.seq_len for r in self._runs if r.seq_len is not None})
+
+    @property
+    def length_choices(self) -> list[int | None]:
+        """Every length a run has, ascending, then None when some run names no length.
+
+        Most real logs name no length; such runs are listed, drawn and toggled as a length
+        of their own (shown as :data:`NO_LENGTH_LABEL`).
+        """
+        unknown = [None] if any(r.seq_len is None for r in self._runs) else []
+        return [*self.lengths, *unknown]
 
     @property
     def seeds(self) -> list[int]:

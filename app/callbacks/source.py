@@ -13,7 +13,7 @@ from typing import Any
 
 from dash import Input, Output, State, callback, html
 
-from stabgraph_core import StabgraphError, length_label, model_display_name
+from stabgraph_core import StabgraphError, model_display_name
 from stabgraph_core.errors import InvalidArgumentError
 
 from .. import data, ids, state
@@ -43,10 +43,11 @@ def status_line(loaded: data.Loaded) -> str:
     runs = loaded.runs
     points = [r.steps.size for r in runs]
     steps = f"{max(points):,} steps" if points and min(points) == max(points) else "varied steps"
+    unnamed = sum(1 for r in runs if r.seq_len is None)
     parts = [
         _count(len(runs), "run"),
         _count(len(runs.models), "model"),
-        _count(len(runs.lengths), "length"),
+        _count(len(runs.lengths), "length") if runs.lengths or not unnamed else "no lengths named",
     ]
     if runs:
         parts.append(steps)
@@ -136,6 +137,6 @@ def load_source(
         "errors": [html.Li(line, className="load-error") for line in loaded.errors],
         "model_options": [{"label": model_display_name(m), "value": m} for m in runs.models],
         "models": keep_selection(models, runs.models),
-        "length_options": [{"label": length_label(n), "value": n} for n in runs.lengths],
-        "lengths": keep_selection(lengths, runs.lengths),
+        "length_options": state.length_options(runs.length_choices),
+        "lengths": keep_selection(lengths, [state.length_value(n) for n in runs.length_choices]),
     }
