@@ -51,6 +51,8 @@ TABLE_COLUMNS = [
         "headerTooltip": "Divergence found in the raw loss",
     },
     {"field": "spikes", "headerName": "Spikes", "type": "numericColumn", "maxWidth": 100},
+    {"field": "source", "headerName": "File", "tooltipField": "source", "minWidth": 160},
+    {"field": "notes", "headerName": "Notes", "tooltipField": "notes", "minWidth": 260},
 ]
 
 

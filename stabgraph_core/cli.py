@@ -209,6 +209,8 @@ def _load(args: argparse.Namespace) -> RunSet:
     result = load_results(root, tag=args.tag, preset=args.preset, regex=args.regex)
     for err in result.errors:
         print(f"warning: {err}", file=sys.stderr)
+    for line in note_lines(result.runs):
+        print(f"note: {line}", file=sys.stderr)
     runs = result.runs
     if args.sequence_lengths:
         runs = runs.select(lengths=args.sequence_lengths)
@@ -218,6 +220,22 @@ def _load(args: argparse.Namespace) -> RunSet:
             "use --simulate to try stabgraph on simulated runs)"
         )
     return runs
+
+
+def note_lines(runs: RunSet, *, listed: int = 3) -> list[str]:
+    """What the loader noted about the runs, one line per note; a note that many runs share
+    (a folder of logs that name no model) is one line with a count."""
+    by_note: dict[str, list[str]] = {}
+    for run in runs:
+        for note in run.notes:
+            by_note.setdefault(note, []).append(run.source or run.display_name)
+    lines = []
+    for note, sources in by_note.items():
+        if len(sources) <= listed:
+            lines += [f"{source}: {note}" for source in sources]
+        else:
+            lines.append(f"{len(sources)} runs ({sources[0]}, ...): {note}")
+    return lines
 
 
 def format_table(summary: dict, baseline: str, candidate: str) -> str:
@@ -311,4 +329,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["build_parser", "format_detections", "format_table", "main"]
+__all__ = ["build_parser", "format_detections", "format_table", "main", "note_lines"]

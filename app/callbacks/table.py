@@ -42,6 +42,8 @@ def table_rows(loaded: data.Loaded, models: list | None, lengths: list | None) -
                 "declared": _step(run.diverged, run.divergence_step),
                 "detected": _step(found.diverged, found.divergence_step) if found else "—",
                 "spikes": len(found.spikes) if found else None,
+                "source": run.source,
+                "notes": "; ".join(run.notes),
             }
         )
     return rows

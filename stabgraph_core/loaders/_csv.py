@@ -33,8 +33,16 @@ def read_text(path: Path) -> str:
 
 def header(text: str) -> list[str]:
     """The first row's cells (quotes removed)."""
-    first = text.split("\n", 1)[0].rstrip("\r")
-    return next(csv.reader([first]), [])
+    return _cells(text.split("\n", 1)[0].rstrip("\r"))
+
+
+def _cells(line: str) -> list[str]:
+    """One line's cells; a line the csv module refuses (a stray carriage return) is split
+    on commas, for the parser to report properly."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return line.split(",")
 
 
 def frame(text: str, path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -48,7 +56,7 @@ def frame(text: str, path: Path) -> tuple[pd.DataFrame, list[str]]:
     notes = []
     body, tail = split_tail(text)
     if tail.strip() and body.strip():
-        cells = next(csv.reader([tail]), [])
+        cells = _cells(tail)
         if tail.count('"') % 2 or len(cells) < len(header(text)):
             text = body
             notes.append(pending_note("row"))

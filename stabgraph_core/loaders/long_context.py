@@ -52,13 +52,16 @@ def from_json(data: Any, path: Path) -> list[Run]:
     """One run per ``seq_len`` in ``metrics_history``.
 
     Raises:
-        LoadError: the history is empty ("no steps") or a record is malformed.
+        LoadError: the history is empty or holds no loss ("no loss values in"), or a record
+            is malformed.
     """
     history = data.get("metrics_history")
     if not isinstance(history, list):
         raise LoadError(path, "'metrics_history' must be a list of per-step records")
     if not history:
-        raise LoadError(path, "no steps: 'metrics_history' is empty (the run logged nothing)")
+        raise LoadError(
+            path, "no loss values in 'metrics_history': it is empty (the run logged nothing)"
+        )
     for index, record in enumerate(history):
         if not isinstance(record, dict):
             raise LoadError(path, f"metrics_history[{index}] is not an object")

@@ -137,3 +137,35 @@ def test_a_reader_that_goes_away_ends_the_command_without_a_traceback():
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+
+
+def test_files_as_trainers_leave_them(tmp_path, capsys):
+    """A folder of small logs mid-training: a short last CSV row, a value missing in the
+    middle, a half-written JSONL line, a file with no loss. Nothing diverges, nothing is NaN.
+
+    tmp/
+    ├── mamba_seq8192.csv        Wall time,Step,Value; step 5 without a value; "100.0,100" last
+    ├── resnetbk_seq8192.jsonl   10 records, then '{"step": 10, "lo' (no line break)
+    └── empty_seq8192.jsonl      records without a loss field
+    """
+    rows = "".join(f"1.0,{k},{'' if k == 5 else 20 - k}\n" for k in range(10))
+    (tmp_path / "mamba_seq8192.csv").write_text("Wall time,Step,Value\n" + rows + "100.0,100")
+    records = "".join(json.dumps({"step": k, "loss": 20 - k}) + "\n" for k in range(10))
+    (tmp_path / "resnetbk_seq8192.jsonl").write_text(records + '{"step": 10, "lo')
+    (tmp_path / "empty_seq8192.jsonl").write_text('{"step": 1, "lr": 0.1}\n')
+    code = main(["--results_dir", str(tmp_path), "--detect-only"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "diverged" not in captured.out.replace("not diverged", "")
+    assert "NaN" not in captured.out
+    err = captured.err.splitlines()
+    assert "warning: empty_seq8192.jsonl: no loss values in the file (no line has 'loss'," in err[0]
+    assert any(
+        line.startswith("note: mamba_seq8192.csv: the last row is not written yet") for line in err
+    )
+    assert any(
+        line.startswith("note: resnetbk_seq8192.jsonl: the last line is not written yet")
+        for line in err
+    )
+    assert any(line == "note: mamba_seq8192.csv: 1 row without a loss value: no point drawn"
+               for line in err)  # fmt: skip

@@ -165,7 +165,7 @@ CASES = [
         "long context empty history",
         "long_context_results.json",
         b'{"metrics_history": []}',
-        "no steps",
+        "no loss values in 'metrics_history'",
         None,
     ),
     (
