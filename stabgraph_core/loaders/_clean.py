@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
+from ._jsonio import INF_SENTINEL, NAN_SENTINEL
 
 #: The note of a run whose file ends in a record still being written (see ``split_tail``).
 PENDING_NOTE = "the last {what} is not written yet ({why}): loaded up to the one before"
@@ -64,14 +65,25 @@ def float_array(values: Any, what: str, path: Path, *, record_base: int = 0) -> 
     """A float64 array from a list of numbers, for a series other than the loss.
 
     ``None`` (not logged at that step) becomes NaN, as ``model.py`` defines extra series;
-    the loss goes through :func:`loss_values`, which keeps missing apart from NaN.
+    the loss goes through :func:`loss_values`, which keeps missing apart from NaN. The
+    parser's sentinels for ``Infinity`` and ``NaN`` literals become inf and NaN.
 
     Raises:
         LoadError: an entry is not a number (a string, a list, an object); names its index.
     """
     if isinstance(values, np.ndarray):
         return values.astype(np.float64, copy=False)
-    return _to_float(values, what, path, _LOSS_TYPES, record_base)
+    return _literals(_to_float(values, what, path, _LOSS_TYPES, record_base))
+
+
+def _literals(arr: np.ndarray) -> np.ndarray:
+    """The JSON parser's sentinels for ``Infinity`` and ``NaN`` as inf and NaN (in place)."""
+    magnitude = np.abs(arr)
+    if (magnitude >= NAN_SENTINEL).any():
+        inf = magnitude == INF_SENTINEL
+        arr[inf] = np.copysign(np.inf, arr[inf])
+        arr[magnitude == NAN_SENTINEL] = np.nan
+    return arr
 
 
 def loss_values(
@@ -80,15 +92,15 @@ def loss_values(
     """Loss values and which of them are missing (``None``), from a parsed JSON list.
 
     A NaN or Inf in the result is one the file wrote (``NaN``, ``Infinity``, ``1e400``);
-    a ``null`` is flagged missing, for :func:`build_runs` to leave out.
+    a ``null`` is flagged missing, for :func:`build_runs` to leave out. (The parser hands
+    ``NaN`` literals over as a sentinel, so before that is undone a NaN can only be ``None``.)
 
     Raises:
         LoadError: an entry is not a number; names its index.
     """
-    if not isinstance(values, list):
-        _raise_bad(values, what, path, _LOSS_TYPES, record_base)
-    missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    return float_array(values, what, path, record_base=record_base), missing
+    raw = _to_float(values, what, path, _LOSS_TYPES, record_base)
+    missing = np.isnan(raw)
+    return _literals(raw), missing
 
 
 def seq_len_value(value: Any, path: Path, what: str = "seq_len") -> int | None:

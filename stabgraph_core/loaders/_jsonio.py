@@ -17,6 +17,26 @@ import orjson
 
 from ..errors import LoadError
 
+#: Written in place of ``Infinity`` and ``NaN`` literals so that orjson (which rejects them)
+#: can parse the rest; ``_clean.float_array`` turns them back into inf and NaN. They are the
+#: largest finite double and the one below it: never a real loss.
+INF_SENTINEL = 1.7976931348623157e308
+NAN_SENTINEL = 1.7976931348623155e308
+
+# Python's json module writes NaN/Infinity/-Infinity for non-finite floats (allow_nan=True is
+# its default), so real logs carry them. Only a literal in a value position is replaced: right
+# after ``[ , :`` or a line break, or after a space that itself follows one of those (or
+# indentation). A word inside a string ("a NaN b") is left as it is.
+_NON_STANDARD = (
+    (b"-Infinity", b"-1.7976931348623157e308"),
+    (b"Infinity", b"1.7976931348623157e308"),
+    (b"-NaN", b"1.7976931348623155e308"),
+    (b"NaN", b"1.7976931348623155e308"),
+)
+_DELIMITERS = (b", ", b",", b"[", b": ", b":", b"[ ", b"  ", b"\n", b"\n ", b"\t", b"\t ")
+
+_SENTINELS = {"NaN": NAN_SENTINEL, "Infinity": INF_SENTINEL, "-Infinity": -INF_SENTINEL}
+
 GZIP_MAGIC = b"\x1f\x8b"
 #: The most a compressed log may expand to: more is refused rather than filling memory.
 MAX_DECOMPRESSED = 1 << 30
@@ -87,9 +107,11 @@ def loads(data: bytes, path: Path, line: int | None = None) -> Any:
     """Parse JSON as trainers write it: a leading BOM, ``NaN``/``Infinity`` literals and
     numbers past the double range (``1e400``, read as inf, as Python's json reads it).
 
-    ``null`` stays ``None`` (a missing value) and ``NaN`` becomes a float NaN, so the two
-    are never confused. Strict JSON goes through orjson; only a document orjson refuses
-    earns a second pass with Python's json, which reads those extensions.
+    ``null`` stays ``None`` (a missing value) and is never confused with ``NaN``. Strict JSON
+    goes through orjson. A document it refuses at a ``NaN``/``Infinity`` literal is parsed
+    again with those literals written as sentinels (``INF_SENTINEL``, ``NAN_SENTINEL``, which
+    ``float_array`` turns back into inf and NaN); anything else orjson refuses gets Python's
+    json (the literals as the same sentinels, ``1e400`` as inf).
 
     Args:
         data: the JSON document.
@@ -101,12 +123,20 @@ def loads(data: bytes, path: Path, line: int | None = None) -> Any:
     """
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
+    failure = _try_parse(data)
+    if not isinstance(failure, _Failure):
+        return failure
+    window = data[max(failure.pos - 1, 0) : failure.pos + 4]
+    if b"NaN" in window or b"Inf" in window:
+        # Everything before the failure parsed, so it holds no literal in a value position:
+        # only the rest needs rewriting (for a diverging run, usually a short tail).
+        start = max(failure.pos - 3, 0)  # room for "-" and a two-byte delimiter
+        parsed = _try_parse(data[:start] + _tolerant(data[start:]))
+        if not isinstance(parsed, _Failure):
+            return parsed
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        failure = _Failure(exc.pos, exc.lineno, str(exc))
-    try:
-        return json.loads(data)  # reads NaN, Infinity, -Infinity and 1e400 as floats
+        # the literals as the same sentinels; 1e400 as inf, as Python reads it
+        return json.loads(data, parse_constant=_SENTINELS.__getitem__)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError alike
         pass
     if b"\x00" in data:
@@ -121,13 +151,29 @@ def loads(data: bytes, path: Path, line: int | None = None) -> Any:
     raise LoadError(path, msg, line if line is not None else failure.lineno)
 
 
-def is_complete_json(text: str) -> bool:
-    """Whether ``text`` parses as JSON (with the extensions :func:`loads` accepts)."""
+def _tolerant(data: bytes) -> bytes:
+    for token, replacement in _NON_STANDARD:
+        total = data.count(token)
+        if not total:
+            continue
+        in_value_position = 0
+        for delimiter in _DELIMITERS:  # most likely first: usually one or two scans suffice
+            in_value_position += data.count(delimiter + token)
+            if in_value_position == total:
+                break
+        if in_value_position == total:
+            data = data.replace(token, replacement)  # every occurrence is a value: one pass
+            continue
+        for delimiter in _DELIMITERS:  # some occurrence sits inside a string: leave it alone
+            data = data.replace(delimiter + token, delimiter + replacement)
+    return data
+
+
+def _try_parse(doc: bytes) -> Any:
     try:
-        loads(text.encode(), Path("-"))
-    except LoadError:
-        return False
-    return True
+        return orjson.loads(doc)
+    except orjson.JSONDecodeError as exc:
+        return _Failure(exc.pos, exc.lineno, str(exc))
 
 
 @dataclass(frozen=True)
@@ -140,4 +186,12 @@ class _Failure:
     message: str
 
 
-__all__ = ["GZIP_MAGIC", "decode_text", "gunzip", "is_complete_json", "loads", "read_bytes"]
+__all__ = [
+    "GZIP_MAGIC",
+    "INF_SENTINEL",
+    "NAN_SENTINEL",
+    "decode_text",
+    "gunzip",
+    "loads",
+    "read_bytes",
+]
