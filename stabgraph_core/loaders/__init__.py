@@ -49,8 +49,9 @@ from . import (
     wandb_csv,
 )
 from ._cache import cache_size, cached_read, clear_cache
+from ._clean import read_json_runs
 from ._identity import MANIFEST_NAME, Manifest, apply_identity, read_manifest
-from ._jsonio import GZIP_MAGIC, decode_text, loads, read_bytes
+from ._jsonio import GZIP_MAGIC, decode_text
 
 #: Every reader module, by format name.
 READERS = {
@@ -181,13 +182,7 @@ def read_file(
         if tensorboard.matches_name(inner):
             return tensorboard.parse(path, tag=tag)
         if suffix == ".json":
-            data = loads(read_bytes(path), path)
-            for module in _JSON_FORMATS:
-                if module.matches(data):
-                    if module is hf_trainer:
-                        return module.from_json(data, path, tag=tag)
-                    return module.from_json(data, path)
-            raise LoadError(path, "unknown format: a JSON file in none of the supported shapes")
+            return read_json_runs(path, lambda data: _from_json(data, path, tag))
         if suffix in (".jsonl", ".ndjson"):
             return jsonl.parse(path, tag=tag)
         if suffix == ".csv":
@@ -211,6 +206,20 @@ def read_file(
         raise LoadError(path, "JSON nested too deeply") from None
     except OSError as err:
         raise LoadError(path, f"cannot read file ({err.strerror or err})") from None
+
+
+def _from_json(data: object, path: Path, tag: str | None) -> list[Run]:
+    """Runs from a parsed JSON document, by the first format whose shape it has.
+
+    Raises:
+        LoadError: no supported shape, or malformed for its format.
+    """
+    for module in _JSON_FORMATS:
+        if module.matches(data):
+            if module is hf_trainer:
+                return module.from_json(data, path, tag=tag)
+            return module.from_json(data, path)
+    raise LoadError(path, "unknown format: a JSON file in none of the supported shapes")
 
 
 def _reject_binary(path: Path, probe: int = 8192) -> None:

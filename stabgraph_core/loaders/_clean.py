@@ -15,7 +15,7 @@ The rules (see ``stabgraph_core.model`` for what a run is):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
-from ._jsonio import INF_SENTINEL, NAN_SENTINEL
+from ._jsonio import INF_SENTINEL, NAN_SENTINEL, loads, read_bytes, salvage
 
 #: The note of a run whose file ends in a record still being written (see ``split_tail``).
 PENDING_NOTE = "the last {what} is not written yet ({why}): loaded up to the one before"
@@ -164,6 +164,43 @@ def split_tail(text: str) -> tuple[str, str]:
 def pending_note(what: str = "line", why: str = "no line break at its end") -> str:
     """The note for a last record that is not written yet."""
     return PENDING_NOTE.format(what=what, why=why)
+
+
+def with_note(runs: list[Run], note: str | None) -> list[Run]:
+    """The runs with ``note`` added to each (unchanged when ``note`` is None)."""
+    if note is None:
+        return runs
+    return [run.with_(notes=(*run.notes, note)) for run in runs]
+
+
+#: The note of a run read from a JSON document that ends mid-way (see ``read_json_runs``).
+CUT_DOCUMENT_NOTE = pending_note("record", "the file ends mid-document")
+
+
+def read_json_runs(path: Path, parse: Callable[[Any], list[Run]]) -> list[Run]:
+    """``parse`` of a JSON file's document; a document cut short is read as far as it is whole.
+
+    A file that ends mid-document (being rewritten) gives the runs of its whole records,
+    with :data:`CUT_DOCUMENT_NOTE`, when what is whole reads as runs; otherwise (a single
+    record, parallel lists cut apart) it stays the "truncated JSON" error.
+
+    Raises:
+        LoadError: unreadable, invalid or truncated JSON, or whatever ``parse`` raises.
+    """
+    data = read_bytes(path)
+    try:
+        document = loads(data, path)
+    except LoadError as err:
+        if not err.reason.startswith("truncated JSON"):
+            raise
+        whole = salvage(data)
+        if whole is None:
+            raise
+        try:
+            return with_note(parse(whole), CUT_DOCUMENT_NOTE)
+        except LoadError:
+            raise err from None
+    return parse(document)
 
 
 def _split_points(steps: np.ndarray) -> list[int]:

@@ -8,6 +8,7 @@ sees the same bytes it would see uncompressed.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,46 @@ def loads(data: bytes, path: Path, line: int | None = None) -> Any:
     raise LoadError(path, msg, line if line is not None else failure.lineno)
 
 
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_PAIR = re.compile(rb"\[\]|\{\}")
+_CLOSER = {ord("["): b"]", ord("{"): b"}"}
+_SALVAGE_TRIES = 16
+
+
+def salvage(data: bytes) -> Any:
+    """What a cut JSON document held up to its last whole element, or None.
+
+    A trainer that rewrites a JSON log may be caught mid-write. The document is cut back to
+    its last comma that follows a whole object or list (as records in a list are) and closed
+    there; None when no such point parses.
+    """
+    data = data.removeprefix(_BOM)
+    end = len(data)
+    for _ in range(_SALVAGE_TRIES):
+        comma = data.rfind(b",", 0, end)
+        if comma == -1:
+            return None
+        end = comma
+        head = data[:comma].rstrip()
+        if not head.endswith((b"}", b"]")):
+            continue
+        brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", head))
+        while True:
+            fewer = _PAIR.sub(b"", brackets)
+            if fewer == brackets:
+                break
+            brackets = fewer
+        if b"]" in brackets or b"}" in brackets:
+            continue  # the comma sits inside a string: not a cut point
+        closers = b"".join(_CLOSER[c] for c in reversed(brackets))
+        try:
+            return loads(head + closers, Path("-"))
+        except LoadError:
+            continue
+    return None
+
+
 def _tolerant(data: bytes) -> bytes:
     for token, replacement in _NON_STANDARD:
         total = data.count(token)
@@ -194,4 +235,5 @@ __all__ = [
     "gunzip",
     "loads",
     "read_bytes",
+    "salvage",
 ]

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..errors import LoadError
 from ..model import Run
+from ._clean import read_json_runs
 from ._identity import identify_file
-from ._jsonio import loads, read_bytes
 from ._records import runs_from_records
 
 DEFAULT_LOSS_KEY = "loss"
@@ -57,4 +57,4 @@ def read(path: Path, *, tag: str | None = None) -> list[Run]:
         LoadError: see ``from_json``.
     """
     path = Path(path)
-    return identify_file(from_json(loads(read_bytes(path), path), path, tag=tag), path)
+    return identify_file(read_json_runs(path, lambda data: from_json(data, path, tag=tag)), path)

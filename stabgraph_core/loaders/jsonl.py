@@ -16,7 +16,7 @@ import orjson
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import pending_note, split_tail
+from ._clean import pending_note, split_tail, with_note
 from ._identity import identify_file
 from ._jsonio import decode_text, loads, read_bytes
 from ._records import runs_from_records
@@ -63,7 +63,7 @@ def parse(path: Path, *, tag: str | None = None) -> list[Run]:
         what="line",
         numbers=numbers,
     )
-    return [run.with_(notes=(*run.notes, *notes)) for run in runs] if notes else runs
+    return with_note(runs, notes[0] if notes else None)
 
 
 def read(path: Path, *, tag: str | None = None) -> list[Run]:

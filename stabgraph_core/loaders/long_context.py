@@ -21,9 +21,15 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import build_runs, float_array, loss_values, seq_len_value, step_array
+from ._clean import (
+    build_runs,
+    float_array,
+    loss_values,
+    read_json_runs,
+    seq_len_value,
+    step_array,
+)
 from ._identity import identify_file
-from ._jsonio import loads, read_bytes
 
 #: Record fields renamed to the series names used everywhere else.
 SERIES_NAMES = {"gradient_norm": "grad_norm", "grad_norm": "grad_norm"}
@@ -127,4 +133,4 @@ def read(path: Path) -> list[Run]:
         LoadError: unreadable, invalid JSON, empty or malformed ``metrics_history``.
     """
     path = Path(path)
-    return identify_file(from_json(loads(read_bytes(path), path), path), path)
+    return identify_file(read_json_runs(path, lambda data: from_json(data, path)), path)

@@ -13,9 +13,15 @@ from typing import Any
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import build_runs, float_array, loss_values, seq_len_value, step_array
+from ._clean import (
+    build_runs,
+    float_array,
+    loss_values,
+    read_json_runs,
+    seq_len_value,
+    step_array,
+)
 from ._identity import identify_file
-from ._jsonio import loads, read_bytes
 
 _KNOWN = {"seq_len", "steps", "loss", "diverged", "divergence_step", "model", "seed"}
 
@@ -89,4 +95,4 @@ def read(path: Path) -> list[Run]:
         LoadError: unreadable, invalid JSON, or the fields above missing or mistyped.
     """
     path = Path(path)
-    return identify_file(from_json(loads(read_bytes(path), path), path), path)
+    return identify_file(read_json_runs(path, lambda data: from_json(data, path)), path)

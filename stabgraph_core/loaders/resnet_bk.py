@@ -15,9 +15,8 @@ import numpy as np
 
 from ..errors import LoadError
 from ..model import Run
-from ._clean import build_runs, float_array, loss_values
+from ._clean import build_runs, float_array, loss_values, read_json_runs
 from ._identity import identify_file
-from ._jsonio import loads, read_bytes
 from ._records import runs_from_records
 
 STEP_KEYS = ("step", "global_step", "iter")
@@ -84,4 +83,4 @@ def read(path: Path) -> list[Run]:
         LoadError: see ``from_json``.
     """
     path = Path(path)
-    return identify_file(from_json(loads(read_bytes(path), path), path), path)
+    return identify_file(read_json_runs(path, lambda data: from_json(data, path)), path)

@@ -13,9 +13,8 @@ import numpy as np
 from ..errors import LoadError
 from ..model import Run
 from . import _csv
-from ._clean import build_runs, float_array, loss_values, step_array
+from ._clean import build_runs, float_array, loss_values, read_json_runs, step_array
 from ._identity import identify_file
-from ._jsonio import loads, read_bytes
 
 CSV_HEADER = ["Wall time", "Step", "Value"]
 
@@ -92,7 +91,7 @@ def read(path: Path) -> list[Run]:
     """
     path = Path(path)
     if path.suffix.lower() == ".json":
-        runs = from_json(loads(read_bytes(path), path), path)
+        runs = read_json_runs(path, lambda data: from_json(data, path))
     else:
         runs = from_csv(_csv.read_text(path), path)
     return identify_file(runs, path)

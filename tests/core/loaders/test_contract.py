@@ -64,7 +64,11 @@ CORRUPT = {
     "long_context": ("long_context_results.json", '{"metrics_history": [\n{"step": 1', 2),
     "tb_export": ("run.csv", "Wall time,Step,Value\n1.0,0,1.0\n1.0,1,x\n", 3),
     "wandb_csv": ("w.csv", '"Step","r - loss"\n"0","1.0"\n"1","x"\n', 3),
-    "hf_trainer": ("trainer_state.json", '{"log_history": [\n{"step": 0, "loss": 1.0},\n{', 3),
+    "hf_trainer": (
+        "trainer_state.json",
+        '{"log_history": [\n{"step": 0, "loss": 1.0},\n{"step": 1 "loss": 2.0}]}',
+        3,
+    ),
     "jsonl": ("log.jsonl", '{"step": 0, "loss": 1.0}\n{"step": 1, "loss": 1.0\n', 2),
     "lightning_csv": ("metrics.csv", "step,loss\n0,1.0\n1,2.0,3.0\n", 3),
     "console": ("out.log", "iter 0: loss 1.0, time 1ms\niter 1: loss 1.o, time 1ms\n", 2),

@@ -327,3 +327,43 @@ def test_gzip_tensorboard_events_and_a_cut_gzip_stream(tmp_path, write_events):
     (run,) = read_file(text)
     assert run.steps.tolist() == STEPS[: run.steps.size] and run.steps.size >= 5
     assert any(PENDING in n for n in run.notes)
+
+
+# JSON documents a trainer rewrites whole, caught mid-write: the records that are whole load.
+CUT_DOCUMENTS = {
+    "hf_trainer": (
+        "trainer_state.json",
+        json.dumps({"log_history": [{"step": k, "loss": v} for k, v in POINTS]}, indent=2),
+    ),
+    "long_context": (
+        "long_context_results.json",
+        json.dumps(
+            {"metrics_history": [{"step": k + 1, "seq_len": 8192, "loss": v} for k, v in POINTS]}
+        ),
+    ),
+    "resnet_bk records": (
+        "training_log.json",
+        json.dumps({"last_update": 1, "steps": [{"step": k, "loss": v} for k, v in POINTS]}),
+    ),
+    "tb_export json": ("run.json", json.dumps([[1.5, k, v] for k, v in POINTS])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CUT_DOCUMENTS))
+def test_json_document_cut_mid_record_loads_its_whole_records(name, tmp_path):
+    file_name, text = CUT_DOCUMENTS[name]
+    path = tmp_path / file_name
+    cut = text.rindex('"loss"') + 9 if '"loss"' in text else text.rindex(", ") + 3
+    path.write_text(text[:cut])  # inside the last record's loss value
+    (run,) = read_file(path)
+    offset = 1 if name == "long_context" else 0
+    assert run.steps.tolist() == [k + offset for k in STEPS[:-1]]
+    assert run.loss.tolist() == LOSS[:-1]
+    assert any("ends mid-document" in n for n in run.notes)
+
+
+def test_json_document_cut_without_a_whole_record_stays_an_error(tmp_path):
+    path = tmp_path / "mamba_seq8192.json"
+    path.write_text(json.dumps({"seq_len": 8192, "steps": STEPS, "loss": LOSS})[:-20])
+    with pytest.raises(LoadError, match="truncated JSON"):
+        read_file(path)
