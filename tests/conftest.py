@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("STABGRAPH_SHARED", ROOT.parent / "shared"))
 REAL = SHARED / "data" / "real"
-REFERENCE = SHARED / "reference"
+TEST_DATA = ROOT / "tests" / "data"
 
 
 @pytest.fixture
@@ -23,7 +23,6 @@ def real_data() -> Path:
 
 @pytest.fixture
 def reference_dir() -> Path:
-    """``../shared/reference``; skips when it is absent."""
-    if not REFERENCE.is_dir():
-        pytest.skip(f"reference files not found at {REFERENCE} (set STABGRAPH_SHARED)")
-    return REFERENCE
+    """The folder holding the reference script's summary (a copy kept in ``tests/data``,
+    whose README names its source)."""
+    return TEST_DATA
