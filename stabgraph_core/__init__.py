@@ -23,6 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .detect import Detection, DetectorConfig, detect_run
     from .errors import (
         ExportError,
         InvalidArgumentError,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
         NotFoundError,
         StabgraphError,
     )
-    from .detect import Detection, DetectorConfig, detect_run
     from .export import export_figure, export_figures, figure_bytes
     from .figure import FigureOptions, build_figure
     from .loaders import LoadResult, load_results

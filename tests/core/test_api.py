@@ -32,7 +32,9 @@ def test_load_detect_draw_export_summarize(tmp_path):
     )
     losses = [3 - k / 100 if k < 60 else (3 - 0.6) * 1.2 ** (k - 60) for k in steps]
     (folder / "trainer_log.jsonl").write_text(
-        "".join(json.dumps({"step": k, "loss": v}) + "\n" for k, v in zip(steps, losses))
+        "".join(
+            json.dumps({"step": k, "loss": v}) + "\n" for k, v in zip(steps, losses, strict=True)
+        )
     )
     result = sg.load_results(folder)
     assert not result.errors
