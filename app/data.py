@@ -34,11 +34,12 @@ from stabgraph_core.detect import DEFAULT_CONFIG, Detection, DetectorConfig, det
 from stabgraph_core.errors import InvalidArgumentError, NotFoundError, StabgraphError
 from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
 
+from . import inputs
 from .config import load_settings
 
 SIMULATED = "simulated"
-MAX_SIM_STEPS = 2_000_000
-MAX_SIM_LENGTHS = 12
+MAX_SIM_STEPS = inputs.MAX_SIM_STEPS
+MAX_SIM_LENGTHS = inputs.MAX_SIM_LENGTHS
 CACHE_SOURCES = 2  # one large source is ~160 MB of arrays; keep the current and the previous
 CACHE_DETECTIONS = 4  # detections are small; a few settings per source
 _HIDDEN = (".", "_")
@@ -92,34 +93,10 @@ def parse_choice(raw: dict[str, Any] | None) -> SourceChoice:
     """Check a choice coming from the page and give it a fixed, hashable form.
 
     Raises:
-        InvalidArgumentError: a number is out of range or the kind is unknown.
+        InvalidArgumentError: a value of the wrong type or out of range, or an unknown kind
+            (see ``inputs.source_store``).
     """
-    raw = raw or {}
-    kind = raw.get("kind", SIMULATED)
-    if kind == "folder":
-        folder = raw.get("folder")
-        if not isinstance(folder, str) or not folder:
-            raise InvalidArgumentError("no results folder chosen")
-        return SourceChoice(kind="folder", folder=folder)
-    if kind != SIMULATED:
-        raise InvalidArgumentError(f"unknown source {kind!r}")
-    seed = _as_int(raw.get("seed", DEFAULT_SEED), "seed", 0, 2**32 - 1)
-    steps = _as_int(raw.get("steps", DEFAULT_NUM_STEPS), "steps", 1, MAX_SIM_STEPS)
-    lengths = raw.get("lengths") or DEFAULT_LENGTHS
-    if len(lengths) > MAX_SIM_LENGTHS:
-        raise InvalidArgumentError(f"at most {MAX_SIM_LENGTHS} sequence lengths")
-    lengths = tuple(sorted({_as_int(n, "sequence length", 1, 2**31) for n in lengths}))
-    return SourceChoice(seed=seed, steps=steps, lengths=lengths)
-
-
-def _as_int(value: Any, name: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise InvalidArgumentError(f"{name} must be between {low:,} and {high:,}, got {number:,}")
-    return number
+    return SourceChoice(**inputs.source_store(raw))
 
 
 def results_root() -> Path:
@@ -145,7 +122,7 @@ def list_folders(root: Path | None = None) -> list[str]:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    return path.resolve().is_relative_to(root)
+    return Path(os.path.realpath(path)).is_relative_to(root)
 
 
 def _holds_files(folder: Path) -> bool:
@@ -159,18 +136,19 @@ def resolve_folder(name: str, root: Path | None = None) -> Path:
     """The path of the listed folder called ``name``.
 
     Raises:
-        InvalidArgumentError: ``name`` is absolute, has a separator or ``..``, or leaves the root.
+        InvalidArgumentError: ``name`` is not text a filesystem can name, is absolute, has a
+            separator or ``..``, or leaves the root.
         NotFoundError: no listed folder has that name.
     """
     root = (root or results_root()).resolve()
+    name = inputs.folder_name(name)
     if Path(name).is_absolute() or "/" in name or "\\" in name or ".." in name:
         raise InvalidArgumentError(f"results folder {name!r} is not a plain folder name")
-    path = root / name
-    if path.exists() and not _inside(path, root):
-        raise InvalidArgumentError(f"results folder {name!r} leads outside the results root")
     if name not in list_folders(root):
+        if os.path.lexists(root / name) and not _inside(root / name, root):
+            raise InvalidArgumentError(f"results folder {name!r} leads outside the results root")
         raise NotFoundError(f"no results folder {name!r} under the results root")
-    return path.resolve()
+    return (root / name).resolve()
 
 
 def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
@@ -191,7 +169,7 @@ def detector_config(changes: dict[str, Any] | None) -> DetectorConfig:
     Raises:
         InvalidArgumentError: an unknown parameter, or a value out of range.
     """
-    return DEFAULT_CONFIG.replace(**(changes or {}))
+    return DEFAULT_CONFIG.replace(**inputs.detector_store(changes))
 
 
 def load_source(raw: dict[str, Any] | None, detector: dict[str, Any] | None = None) -> Loaded:
