@@ -4,7 +4,9 @@ The browser never sends a filesystem path. It sends a *choice*: ``simulated`` (w
 steps and lengths) or the name of one folder among those :func:`list_folders` offered, which
 are the sub-folders of ``STABGRAPH_RESULTS_ROOT`` that hold run files. A name that is not one
 of them, contains ``..`` or a separator, is absolute, or is a symlink that leads out of the
-root is refused with a one-line error.
+root is refused with a one-line error. Inside a folder, nothing outside the root is ever
+opened either: a file link that leads out of it (or to nothing, or to a pipe) is one error
+line (``stabgraph_core.walk``, the same walk for the listing, the loaders and the keys).
 
 Loading and detection are the expensive part (10 runs x 1M steps take seconds), so
 :func:`load_source` keeps the last few loaded sources in a per-process LRU cache. The key is
@@ -33,6 +35,7 @@ from stabgraph_core import RunSet, simulate
 from stabgraph_core.detect import DEFAULT_CONFIG, Detection, DetectorConfig, detect_run
 from stabgraph_core.errors import InvalidArgumentError, NotFoundError, StabgraphError
 from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
+from stabgraph_core.walk import fingerprint, walk_files
 
 from . import inputs
 from .config import load_settings
@@ -116,7 +119,7 @@ def list_folders(root: Path | None = None) -> list[str]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(_HIDDEN) or not entry.is_dir():
             continue
-        if _inside(entry, root) and _holds_files(entry):
+        if _inside(entry, root) and _holds_files(entry, root):
             names.append(entry.name)
     return names
 
@@ -125,11 +128,8 @@ def _inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(root)
 
 
-def _holds_files(folder: Path) -> bool:
-    for _dirpath, _dirs, files in os.walk(folder):
-        if any(not f.startswith(".") for f in files):
-            return True
-    return False
+def _holds_files(folder: Path, root: Path) -> bool:
+    return any(not e.path.name.startswith(".") for e in walk_files(folder, within=root))
 
 
 def resolve_folder(name: str, root: Path | None = None) -> Path:
@@ -149,18 +149,6 @@ def resolve_folder(name: str, root: Path | None = None) -> Path:
             raise InvalidArgumentError(f"results folder {name!r} leads outside the results root")
         raise NotFoundError(f"no results folder {name!r} under the results root")
     return (root / name).resolve()
-
-
-def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """(relative path, size, mtime_ns) of every file: changes whenever the folder does."""
-    out = []
-    for dirpath, _dirs, files in os.walk(folder):
-        for f in files:
-            st = os.stat(os.path.join(dirpath, f))
-            out.append(
-                (os.path.relpath(os.path.join(dirpath, f), folder), st.st_size, st.st_mtime_ns)
-            )
-    return tuple(sorted(out))
 
 
 def detector_config(changes: dict[str, Any] | None) -> DetectorConfig:
@@ -189,7 +177,7 @@ def load_source(raw: dict[str, Any] | None, detector: dict[str, Any] | None = No
         return _detect_cached(choice, (), None, config)
     root = results_root()
     folder = resolve_folder(choice.folder or "", root)
-    return _detect_cached(choice, _fingerprint(folder), str(root), config)
+    return _detect_cached(choice, fingerprint(folder, within=root), str(root), config)
 
 
 @lru_cache(maxsize=CACHE_SOURCES)
@@ -200,7 +188,8 @@ def _load_cached(
         return simulate(choice.lengths, choice.steps, choice.seed), ()
     from .run_cache import cached_load  # shared by every worker: one parse per change
 
-    result = cached_load(Path(root or ".") / (choice.folder or ""))
+    root_path = Path(root or ".")
+    result = cached_load(root_path / (choice.folder or ""), within=root_path, listing=_fingerprint)
     return RunSet(result.runs), tuple(_error_line(e, root) for e in result.errors)
 
 
