@@ -29,7 +29,7 @@ server = app.server
 
 from .health import register_health  # noqa: E402
 
-register_health(server, settings)
+register_health(server)
 
 from . import layout  # noqa: E402
 

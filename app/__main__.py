@@ -14,8 +14,10 @@ def main() -> None:
     parser.add_argument("--debug", action="store_true", help="Dash dev tools and reloading")
     args = parser.parse_args()
     if args.results_root:
+        # The package is imported before this runs (``-m app``), so whatever reads the
+        # results root reads it from the environment when it needs it, not at import.
         os.environ["STABGRAPH_RESULTS_ROOT"] = args.results_root
-    from . import app  # settings are read at import, after the flags are applied
+    from . import app
 
     app.run(host=args.host, port=args.port, debug=args.debug)
 
