@@ -109,12 +109,14 @@ def _walk(folder: str, prefix: str, boundary: str | None) -> Iterator[FileEntry]
 def _entry(path: str, rel: str, boundary: str | None) -> FileEntry | None:
     """The listing of one name; None for a file that vanished or a link to a folder."""
     is_link = os.path.islink(path)
-    if is_link and boundary is not None and not _inside(os.path.realpath(path), boundary):
-        return FileEntry(Path(path), rel, refused=OUTSIDE)
     try:
+        if is_link and boundary is not None and not _inside(os.path.realpath(path), boundary):
+            return FileEntry(Path(path), rel, refused=OUTSIDE)
         st = os.stat(path)
     except FileNotFoundError:
-        return FileEntry(Path(path), rel, refused=DANGLING) if is_link else None
+        if is_link and os.path.lexists(path):
+            return FileEntry(Path(path), rel, refused=DANGLING)
+        return None  # gone since it was listed (the link itself, or the file)
     except OSError as err:
         return FileEntry(Path(path), rel, refused=f"cannot read file ({err.strerror or err})")
     if stat.S_ISDIR(st.st_mode):
