@@ -80,9 +80,9 @@ def encode(view: dict[str, Any], all_models: list[str], all_lengths: list[int]) 
     for name, value in view.items():
         if name not in DEFAULTS or value is None:
             continue
-        if name == "models" and sorted(value) == sorted(all_models):
+        if name == "models" and _same(value, all_models):
             continue
-        if name == "lengths" and sorted(value) == sorted(all_lengths):
+        if name == "lengths" and _same(value, all_lengths):  # ints and "none" do not sort
             continue
         if _same(value, DEFAULTS[name]):
             continue

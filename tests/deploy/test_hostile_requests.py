@@ -46,6 +46,7 @@ FORGED: list[Any] = [
     [],
     ["x"] * 2000,
     [[[[[[[[[[1]]]]]]]]]],
+    [8192, "none"],
     {},
     {"kind": "folder", "folder": "../../etc", "xaxis.range": [1]},
 ]
@@ -287,6 +288,19 @@ def test_a_forged_value_is_answered_with_the_pages_message(session: DashSession)
     assert answer.status_code == 200
     message = answer.json()["sideUpdate"][ids.PAGE_MESSAGE]["children"]
     assert message == "the chart's x-range must be two numbers, got [1]"
+
+
+def test_a_deep_link_with_a_number_past_64_bits_still_sets_the_rest(session: DashSession) -> None:
+    """orjson refuses such an integer: echoed into the Steps input it failed the whole sync."""
+    sync = session.find(f"{ids.URL}.search")
+    search = "?steps=99999999999999999999999&scale=log&lengths=8192,none"
+    values = session.initial_values()
+    values[f"{ids.URL}.search"] = search
+    values[f"{ids.URL}.href"] = session.base_url + "/" + search
+    result = session.call(sync, values, changed=[f"{ids.URL}.search"])
+    assert result.status == 200
+    assert result.props[ids.SIM_STEPS]["value"] == 1000  # the default: the value is ignored
+    assert result.props[ids.LOG_Y]["value"] == "log"
 
 
 @pytest.mark.parametrize(
