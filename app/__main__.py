@@ -19,7 +19,9 @@ def main() -> None:
         os.environ["STABGRAPH_RESULTS_ROOT"] = args.results_root
     from . import app
 
-    app.run(host=args.host, port=args.port, debug=args.debug)
+    # the dev tools' upgrade check would fetch from plotly.com, which the page's policy
+    # (app/security.py) does not allow: the page talks to this server only
+    app.run(host=args.host, port=args.port, debug=args.debug, dev_tools_disable_version_check=True)
 
 
 if __name__ == "__main__":
