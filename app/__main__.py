@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
 
 
 def main() -> None:
@@ -19,6 +21,9 @@ def main() -> None:
         os.environ["STABGRAPH_RESULTS_ROOT"] = args.results_root
     from . import app
 
+    # SIGTERM (docker stop, a supervisor, a test harness) ends the server like Ctrl-C does,
+    # so the exit hooks run: the export browser is stopped and its folders are removed.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     # the dev tools' upgrade check would fetch from plotly.com, which the page's policy
     # (app/security.py) does not allow: the page talks to this server only
     app.run(host=args.host, port=args.port, debug=args.debug, dev_tools_disable_version_check=True)

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -410,3 +411,35 @@ def test_healthz_and_the_page_agree_under_the_results_root_flag(
         assert '"folder:demo"' in layout and '"folder:planted"' in layout
     finally:
         service.stop()
+
+
+def test_the_dev_server_stopped_by_sigterm_leaves_no_chromium_behind(
+    tmp_path: Path, hostile_root: Path
+) -> None:
+    """``python -m app`` after an export, stopped as ``docker stop`` or a supervisor would."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    port = free_port()
+    env = base_env(STABGRAPH_RESULTS_ROOT=str(hostile_root), TMPDIR=str(tmp),
+                   STABGRAPH_CACHE_DIR=str(tmp_path / "cache"))  # fmt: skip
+    argv = [str(Path(env["PATH"].split(os.pathsep)[0]) / "python"), "-m", "app",
+            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    service = start("python-m-app", argv, env=env, log_dir=tmp_path / "logs")
+    service.url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(service.url + "/healthz", timeout=2).ok, timeout=60,
+                   what="/healthz", service=service)  # fmt: skip
+        page = DashSession(service.url, timeout=60)
+        page.load_page()
+        _props, values = _load(page, "demo")
+        values[f"{ids.EXPORT_FORMAT}.value"] = "svg"
+        done = page.call(page.find(f"{ids.DOWNLOAD}.data"), values,
+                         changed=[f"{ids.EXPORT_BUTTON}.n_clicks"], poll_interval=0.05)  # fmt: skip
+        page.close()
+        assert done.props[ids.DOWNLOAD]["data"]["filename"] == "stabgraph.svg"
+        assert list(tmp.iterdir()), "Chromium keeps its profile here while it runs"
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(30) == 128 + signal.SIGTERM
+    finally:
+        service.stop()
+    assert [p.name for p in tmp.iterdir()] == []
