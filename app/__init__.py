@@ -29,7 +29,7 @@ server = app.server
 
 from .health import register_health  # noqa: E402
 
-register_health(server, settings)
+register_health(server)
 
 from . import layout  # noqa: E402
 
@@ -40,3 +40,13 @@ app.layout = layout.serve_layout
 # name (``app.detection``) depending on import order.
 for _feature in ("detection", "export", "figure", "source", "table", "toggles", "url", "zoom"):
     import_module(f"{__name__}.callbacks.{_feature}")
+
+from .security import register_security  # noqa: E402
+
+# Dash learns which component bundles it may serve, and takes in the callbacks, on the
+# first request it gets. Under gunicorn's threads a bundle request can arrive on another
+# thread while that first request is still at it, and is refused ("not a registered
+# library", a 500 and a blank page). So every process does it here, before it serves.
+with server.test_request_context("/"):
+    server.preprocess_request()
+register_security(app)

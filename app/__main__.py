@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
 
 
 def main() -> None:
@@ -14,10 +16,17 @@ def main() -> None:
     parser.add_argument("--debug", action="store_true", help="Dash dev tools and reloading")
     args = parser.parse_args()
     if args.results_root:
+        # The package is imported before this runs (``-m app``), so whatever reads the
+        # results root reads it from the environment when it needs it, not at import.
         os.environ["STABGRAPH_RESULTS_ROOT"] = args.results_root
-    from . import app  # settings are read at import, after the flags are applied
+    from . import app
 
-    app.run(host=args.host, port=args.port, debug=args.debug)
+    # SIGTERM (docker stop, a supervisor, a test harness) ends the server like Ctrl-C does,
+    # so the exit hooks run: the export browser is stopped and its folders are removed.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    # the dev tools' upgrade check would fetch from plotly.com, which the page's policy
+    # (app/security.py) does not allow: the page talks to this server only
+    app.run(host=args.host, port=args.port, debug=args.debug, dev_tools_disable_version_check=True)
 
 
 if __name__ == "__main__":

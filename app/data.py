@@ -4,7 +4,9 @@ The browser never sends a filesystem path. It sends a *choice*: ``simulated`` (w
 steps and lengths) or the name of one folder among those :func:`list_folders` offered, which
 are the sub-folders of ``STABGRAPH_RESULTS_ROOT`` that hold run files. A name that is not one
 of them, contains ``..`` or a separator, is absolute, or is a symlink that leads out of the
-root is refused with a one-line error.
+root is refused with a one-line error. Inside a folder, nothing outside the root is ever
+opened either: a file link that leads out of it (or to nothing, or to a pipe) is one error
+line (``stabgraph_core.walk``, the same walk for the listing, the loaders and the keys).
 
 Loading and detection are the expensive part (10 runs x 1M steps take seconds), so
 :func:`load_source` keeps the last few loaded sources in a per-process LRU cache. The key is
@@ -33,12 +35,14 @@ from stabgraph_core import RunSet, simulate
 from stabgraph_core.detect import DEFAULT_CONFIG, Detection, DetectorConfig, detect_run
 from stabgraph_core.errors import InvalidArgumentError, NotFoundError, StabgraphError
 from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
+from stabgraph_core.walk import fingerprint, walk_files
 
+from . import inputs
 from .config import load_settings
 
 SIMULATED = "simulated"
-MAX_SIM_STEPS = 2_000_000
-MAX_SIM_LENGTHS = 12
+MAX_SIM_STEPS = inputs.MAX_SIM_STEPS
+MAX_SIM_LENGTHS = inputs.MAX_SIM_LENGTHS
 CACHE_SOURCES = 2  # one large source is ~160 MB of arrays; keep the current and the previous
 CACHE_DETECTIONS = 4  # detections are small; a few settings per source
 _HIDDEN = (".", "_")
@@ -92,34 +96,10 @@ def parse_choice(raw: dict[str, Any] | None) -> SourceChoice:
     """Check a choice coming from the page and give it a fixed, hashable form.
 
     Raises:
-        InvalidArgumentError: a number is out of range or the kind is unknown.
+        InvalidArgumentError: a value of the wrong type or out of range, or an unknown kind
+            (see ``inputs.source_store``).
     """
-    raw = raw or {}
-    kind = raw.get("kind", SIMULATED)
-    if kind == "folder":
-        folder = raw.get("folder")
-        if not isinstance(folder, str) or not folder:
-            raise InvalidArgumentError("no results folder chosen")
-        return SourceChoice(kind="folder", folder=folder)
-    if kind != SIMULATED:
-        raise InvalidArgumentError(f"unknown source {kind!r}")
-    seed = _as_int(raw.get("seed", DEFAULT_SEED), "seed", 0, 2**32 - 1)
-    steps = _as_int(raw.get("steps", DEFAULT_NUM_STEPS), "steps", 1, MAX_SIM_STEPS)
-    lengths = raw.get("lengths") or DEFAULT_LENGTHS
-    if len(lengths) > MAX_SIM_LENGTHS:
-        raise InvalidArgumentError(f"at most {MAX_SIM_LENGTHS} sequence lengths")
-    lengths = tuple(sorted({_as_int(n, "sequence length", 1, 2**31) for n in lengths}))
-    return SourceChoice(seed=seed, steps=steps, lengths=lengths)
-
-
-def _as_int(value: Any, name: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise InvalidArgumentError(f"{name} must be between {low:,} and {high:,}, got {number:,}")
-    return number
+    return SourceChoice(**inputs.source_store(raw))
 
 
 def results_root() -> Path:
@@ -139,50 +119,36 @@ def list_folders(root: Path | None = None) -> list[str]:
     for entry in sorted(root.iterdir()):
         if entry.name.startswith(_HIDDEN) or not entry.is_dir():
             continue
-        if _inside(entry, root) and _holds_files(entry):
+        if _inside(entry, root) and _holds_files(entry, root):
             names.append(entry.name)
     return names
 
 
 def _inside(path: Path, root: Path) -> bool:
-    return path.resolve().is_relative_to(root)
+    return Path(os.path.realpath(path)).is_relative_to(root)
 
 
-def _holds_files(folder: Path) -> bool:
-    for _dirpath, _dirs, files in os.walk(folder):
-        if any(not f.startswith(".") for f in files):
-            return True
-    return False
+def _holds_files(folder: Path, root: Path) -> bool:
+    return any(not e.path.name.startswith(".") for e in walk_files(folder, within=root))
 
 
 def resolve_folder(name: str, root: Path | None = None) -> Path:
     """The path of the listed folder called ``name``.
 
     Raises:
-        InvalidArgumentError: ``name`` is absolute, has a separator or ``..``, or leaves the root.
+        InvalidArgumentError: ``name`` is not text a filesystem can name, is absolute, has a
+            separator or ``..``, or leaves the root.
         NotFoundError: no listed folder has that name.
     """
     root = (root or results_root()).resolve()
+    name = inputs.folder_name(name)
     if Path(name).is_absolute() or "/" in name or "\\" in name or ".." in name:
         raise InvalidArgumentError(f"results folder {name!r} is not a plain folder name")
-    path = root / name
-    if path.exists() and not _inside(path, root):
-        raise InvalidArgumentError(f"results folder {name!r} leads outside the results root")
     if name not in list_folders(root):
+        if os.path.lexists(root / name) and not _inside(root / name, root):
+            raise InvalidArgumentError(f"results folder {name!r} leads outside the results root")
         raise NotFoundError(f"no results folder {name!r} under the results root")
-    return path.resolve()
-
-
-def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """(relative path, size, mtime_ns) of every file: changes whenever the folder does."""
-    out = []
-    for dirpath, _dirs, files in os.walk(folder):
-        for f in files:
-            st = os.stat(os.path.join(dirpath, f))
-            out.append(
-                (os.path.relpath(os.path.join(dirpath, f), folder), st.st_size, st.st_mtime_ns)
-            )
-    return tuple(sorted(out))
+    return (root / name).resolve()
 
 
 def detector_config(changes: dict[str, Any] | None) -> DetectorConfig:
@@ -191,7 +157,7 @@ def detector_config(changes: dict[str, Any] | None) -> DetectorConfig:
     Raises:
         InvalidArgumentError: an unknown parameter, or a value out of range.
     """
-    return DEFAULT_CONFIG.replace(**(changes or {}))
+    return DEFAULT_CONFIG.replace(**inputs.detector_store(changes))
 
 
 def load_source(raw: dict[str, Any] | None, detector: dict[str, Any] | None = None) -> Loaded:
@@ -211,7 +177,7 @@ def load_source(raw: dict[str, Any] | None, detector: dict[str, Any] | None = No
         return _detect_cached(choice, (), None, config)
     root = results_root()
     folder = resolve_folder(choice.folder or "", root)
-    return _detect_cached(choice, _fingerprint(folder), str(root), config)
+    return _detect_cached(choice, fingerprint(folder, within=root), str(root), config)
 
 
 @lru_cache(maxsize=CACHE_SOURCES)
@@ -222,7 +188,8 @@ def _load_cached(
         return simulate(choice.lengths, choice.steps, choice.seed), ()
     from .run_cache import cached_load  # shared by every worker: one parse per change
 
-    result = cached_load(Path(root or ".") / (choice.folder or ""))
+    root_path = Path(root or ".")
+    result = cached_load(root_path / (choice.folder or ""), within=root_path, listing=_fingerprint)
     return RunSet(result.runs), tuple(_error_line(e, root) for e in result.errors)
 
 

@@ -15,7 +15,7 @@ import stabgraph_core
 from stabgraph_core import export
 from stabgraph_core.errors import ExportError
 
-from .config import Settings
+from .config import Settings, load_settings
 
 # Set by gunicorn's worker hook: None until this process tried to start its export browser.
 _renderer_started: bool | None = None
@@ -42,21 +42,26 @@ def exporter_ready() -> bool:
     return True
 
 
-def results_root_readable(settings: Settings) -> bool:
-    """True when the results root is a folder this process may list."""
-    root = settings.results_root
+def results_root_readable(settings: Settings | None = None) -> bool:
+    """True when the results root is a folder this process may list.
+
+    Args:
+        settings: whose results root to check; by default the environment's as it is now
+            (``python -m app --results_root`` sets it after the package was imported).
+    """
+    root = (settings or load_settings()).results_root
     return root.is_dir() and os.access(root, os.R_OK | os.X_OK)
 
 
-def register_health(server: flask.Flask, settings: Settings) -> None:
+def register_health(server: flask.Flask) -> None:
     """Add ``GET /healthz`` to ``server``.
 
     Always answers 200 while the process serves requests (liveness); the fields say what
-    works, so a readiness check can look at ``exporter_ready`` if it cares.
+    works, so a readiness check can look at ``exporter_ready`` if it cares. The results
+    root is the one the page lists folders from, read when asked, as the page reads it.
 
     Args:
         server: the Flask server under the Dash app (``app.server``).
-        settings: server settings, for the results root.
     """
 
     @server.get("/healthz")
@@ -64,6 +69,6 @@ def register_health(server: flask.Flask, settings: Settings) -> None:
         return flask.jsonify(
             status="ok",
             version=stabgraph_core.__version__,
-            results_root_readable=results_root_readable(settings),
+            results_root_readable=results_root_readable(),
             exporter_ready=exporter_ready(),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 URL = "url"
 SOURCE_STORE = "source-store"
 TRACE_MAP = "trace-map"
+PAGE_MESSAGE = "page-message"  # a refused input, from callbacks with no message of their own
 
 # Source panel
 SOURCE = "source"

@@ -346,6 +346,7 @@ def serve_layout() -> html.Div:
                     ),
                     html.Main(
                         [
+                            html.Div(id=ids.PAGE_MESSAGE, className="page-message", role="alert"),
                             html.Div(
                                 dcc.Graph(id=ids.GRAPH, config=GRAPH_CONFIG, className="chart"),
                                 className="card chart-card",

@@ -35,6 +35,7 @@ import stabgraph_core
 from stabgraph_core import errors as core_errors
 from stabgraph_core import loaders
 from stabgraph_core.model import Run, RunSet
+from stabgraph_core.walk import fingerprint
 
 from .config import load_settings
 
@@ -43,12 +44,21 @@ DEFAULT_MAX_MB = 2048
 _META = "__meta__"
 
 
-def cached_load(folder: Path, *, cache_dir: Path | None = None) -> loaders.LoadResult:
-    """``load_results(folder)``, from the shared cache when no file in it has changed.
+def cached_load(
+    folder: Path,
+    *,
+    cache_dir: Path | None = None,
+    within: Path | None = None,
+    listing: tuple | None = None,
+) -> loaders.LoadResult:
+    """``load_results(folder, within=within)``, from the shared cache when no file changed.
 
     Args:
         folder: a results folder (already checked to lie inside the results root).
         cache_dir: where entries live; defaults to ``STABGRAPH_CACHE_DIR/runs``.
+        within: no file outside this folder is opened (the app passes its results root).
+        listing: the folder's ``walk.fingerprint`` when the caller has just taken it, so
+            the folder is not walked again for the key.
 
     Returns:
         The same ``LoadResult`` the loader gives: runs (with read-only arrays) and the
@@ -60,7 +70,7 @@ def cached_load(folder: Path, *, cache_dir: Path | None = None) -> loaders.LoadR
     folder = Path(folder).resolve()
     directory = cache_dir or load_settings().cache_dir / "runs"
     directory.mkdir(parents=True, exist_ok=True)
-    key = folder_key(folder)
+    key = folder_key(folder, within=within, listing=listing)
     entry = directory / f"{key}.npz"
     hit = _read(entry)
     if hit is not None:
@@ -69,27 +79,22 @@ def cached_load(folder: Path, *, cache_dir: Path | None = None) -> loaders.LoadR
         hit = _read(entry)  # another process may have written it while we waited
         if hit is not None:
             return hit
-        result = loaders.load_results(folder)
+        result = loaders.load_results(folder, within=within)
         # A folder written to during the load gives a mixed result: serve it, do not keep it.
-        if folder_key(folder) == key:
+        if folder_key(folder, within=within) == key:
             _write(entry, result)
     _prune(directory, _max_bytes())
     return result
 
 
-def folder_key(folder: Path) -> str:
-    """Hex digest of the folder's path and every file's relative path, size and mtime."""
-    files = []
-    for dirpath, _dirs, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.stat(path)
-            except OSError:  # vanished or a dangling link: the loader will report it
-                continue
-            files.append((os.path.relpath(path, folder), st.st_size, st.st_mtime_ns))
-    files.sort()
-    payload = [FORMAT, stabgraph_core.__version__, _code_key(), str(folder), files]
+def folder_key(folder: Path, *, within: Path | None = None, listing: tuple | None = None) -> str:
+    """Hex digest of the folder's path and every file's relative path, size and mtime.
+
+    The files are those ``stabgraph_core.walk`` lists (``listing`` when already taken): the
+    same walk the loaders read, which leaves out files that vanish while it runs.
+    """
+    files = fingerprint(folder, within=within) if listing is None else listing
+    payload = [FORMAT, stabgraph_core.__version__, _code_key(), str(folder), list(files)]
     return hashlib.sha256(orjson.dumps(payload)).hexdigest()
 
 
@@ -97,7 +102,9 @@ def folder_key(folder: Path) -> str:
 def _code_key() -> list[tuple[str, int, int]]:
     """Size and mtime of the loader and model sources: a changed parser invalidates entries."""
     root = Path(stabgraph_core.__file__).parent
-    paths = sorted([root / "model.py", root / "errors.py", *root.glob("loaders/*.py")])
+    paths = sorted(
+        [root / "model.py", root / "errors.py", root / "walk.py", *root.glob("loaders/*.py")]
+    )
     return [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in paths if p.exists()]
 
 

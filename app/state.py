@@ -3,7 +3,9 @@
 A view is the value of each control named in :data:`CONTROLS`, detection settings included
 (``detect_ratio=2`` and so on, see ``detection.py``). Only values that differ from the
 defaults go into the URL, so the plain address is the default view. Decoding is
-forgiving: an unknown or malformed parameter is ignored, never an error page.
+forgiving: an unknown or malformed parameter is ignored, never an error page. Each value
+is checked by the same function (``inputs.py``) as the control it sets, so a link can
+set nothing that the control itself could not send.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import math
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from stabgraph_core.errors import InvalidArgumentError
 from stabgraph_core.model import NO_LENGTH_LABEL, length_label
 from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
 
-from . import detection, ids
+from . import detection, ids, inputs
 
 SIMULATED_VALUE = "simulated"
 FOLDER_PREFIX = "folder:"
@@ -127,8 +130,8 @@ def decode(search: str | None) -> dict[str, Any]:
             continue
         text = query[name][-1]
         try:
-            view[name] = _parse(name, text)
-        except ValueError:
+            view[name] = inputs.control(name, _parse(name, text))
+        except (ValueError, InvalidArgumentError):
             continue
     return view
 

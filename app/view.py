@@ -144,25 +144,6 @@ RESET = "reset"
 _ARRAYS = ("x", "y", "customdata", "text", "hovertext")
 
 
-def x_range_from_relayout(relayout: dict[str, Any] | None) -> tuple[float, float] | str | None:
-    """The new x-range of a zoom or pan, :data:`RESET` for autorange, None if x did not move."""
-    if not relayout:
-        return None
-    if relayout.get("xaxis.autorange") or relayout.get("autosize") and len(relayout) == 1:
-        return RESET if relayout.get("xaxis.autorange") else None
-    if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
-        low, high = relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]
-    elif isinstance(relayout.get("xaxis.range"), list):
-        low, high = relayout["xaxis.range"][:2]
-    else:
-        return None
-    try:
-        low, high = float(low), float(high)
-    except (TypeError, ValueError):
-        return None  # a date axis or garbage: leave the chart alone
-    return (min(low, high), max(low, high))
-
-
 def refill_patch(figure: dict[str, Any], trace_map_: list[dict[str, Any]]) -> Patch | None:
     """A Patch that swaps in the point arrays of ``figure`` trace by trace.
 

@@ -25,14 +25,18 @@ def _makes_figure(args: Sequence[str]) -> bool:
 
 
 def main() -> None:
-    """Entry point of the ``stabgraph`` console script."""
-    if _makes_figure(sys.argv[1:]):
-        from .export import start_renderer
+    """Entry point of the ``stabgraph`` console script.
 
-        start_renderer()  # returns once Chromium is launched; it loads its page meanwhile
-    from .cli import main as run
-
+    However the command ends (done, a usage error, a bad folder, Ctrl-C), the Chromium it
+    started is stopped before it exits, and its profile folders are removed with it.
+    """
     try:
+        if _makes_figure(sys.argv[1:]):
+            from .export import start_renderer
+
+            start_renderer()  # returns once Chromium is launched; it loads its page meanwhile
+        from .cli import main as run
+
         code = run()
         sys.stdout.flush()
     except BrokenPipeError:
@@ -40,6 +44,10 @@ def main() -> None:
         # stdout goes to /dev/null so the flush at exit does not fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
+    finally:
+        export = sys.modules.get(f"{__package__}.export")  # loaded: a Chromium may be running
+        if export is not None:
+            export.stop_renderer(quick=True)
     sys.exit(code)
 
 

@@ -78,7 +78,9 @@ INSTALL_HINT = (
 )
 
 _lock = threading.Lock()  # one render at a time through the process's one Chromium
-_state: dict[str, Any] = {"renderer": None, "starter": None, "error": None}
+# "abort" is the Event of the start in progress: stop_renderer sets it, so a Chromium not
+# yet launched never is, and one launched is stopped as soon as it has started.
+_state: dict[str, Any] = {"renderer": None, "starter": None, "error": None, "abort": None}
 _umask = os.umask(0)
 os.umask(_umask)
 
@@ -135,10 +137,11 @@ def start_renderer(*, wait: bool = False) -> None:
         if _state["renderer"] is not None or _state["starter"] is not None:
             starter, launched = _state["starter"], None
         else:
+            abort = threading.Event()
             starter = threading.Thread(
-                target=_start, args=(launched,), name="stabgraph-chromium", daemon=True
+                target=_start, args=(launched, abort), name="stabgraph-chromium", daemon=True
             )
-            _state["starter"] = starter
+            _state.update(starter=starter, abort=abort)
             starter.start()
     if launched is not None and not wait:
         launched.wait(START_TIMEOUT_S)
@@ -148,16 +151,21 @@ def start_renderer(*, wait: bool = False) -> None:
             raise _state["error"]
 
 
-def _start(launched: threading.Event) -> None:
+def _start(launched: threading.Event, abort: threading.Event) -> None:
     """Import kaleido and open a Chromium (runs in a thread: the import alone takes 0.2 s).
-    ``launched`` is set once Chromium's process is started, or the start has failed."""
+    ``launched`` is set once Chromium's process is started, or the start has failed.
+    Once ``abort`` is set, Chromium is not launched, or is stopped once it is."""
     try:
         path = browser_path()
         import kaleido  # noqa: F401 - first: it sets up the loggers the filter goes on
 
         _quiet_ignored_pipe_errors()
         bundle = plotly_bundle()
-        _state["renderer"] = _Renderer(path, str(bundle) if bundle else None, launched.set)
+        renderer = _Renderer(path, str(bundle) if bundle else None, launched.set, abort)
+        if abort.is_set():  # stopped while it opened: whoever stopped it waits for this
+            renderer.close(quick=True)
+            return
+        _state["renderer"] = renderer
         _state["error"] = None
     except ExportError as err:
         _state["error"] = err
@@ -177,8 +185,13 @@ class _Renderer:
     """
 
     def __init__(
-        self, path: str, plotlyjs: str | None, on_launch: Callable[[], None] | None = None
+        self,
+        path: str,
+        plotlyjs: str | None,
+        on_launch: Callable[[], None] | None = None,
+        abort: threading.Event | None = None,
     ) -> None:
+        self.abort = abort or threading.Event()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="stabgraph-chromium", daemon=True
@@ -196,6 +209,7 @@ class _Renderer:
     ) -> None:
         self.browser = _kaleido_class()(n=1, page_generator=_page(plotlyjs), path=path)
         self.browser.on_launch = on_launch
+        self.browser.abort = self.abort
         # open() idles 0.1 s after its tab is ready (choreographer polls for targets):
         # return as soon as the tab is, and let open() finish in the background
         opening = asyncio.ensure_future(self.browser.open())
@@ -303,7 +317,18 @@ def _kaleido_class() -> type:
             self.first_tab = asyncio.Event()  # set once a tab can take a render
             self._closing = False
             self.on_launch: Callable[[], None] | None = None  # called as Chromium starts
-            _launch_without_wrapper(self._browser_impl, lambda: self.on_launch)
+            self.abort = threading.Event()  # set: do not launch Chromium after all
+            _launch_without_wrapper(self._browser_impl, self._launching)
+
+        def _launching(self) -> Callable[[], None] | None:
+            """Just before Chromium is launched (its profile folder exists by now): refuse
+            if the start was called off, and make sure it is stopped before that folder is
+            removed at exit (see ``_stop_at_exit``)."""
+            if self.abort.is_set():
+                raise ExportError("export browser stopped before it was launched")
+            atexit.unregister(_stop_at_exit)
+            atexit.register(_stop_at_exit)
+            return self.on_launch
 
         async def populate_targets(self) -> None:
             await super().populate_targets()
@@ -376,7 +401,9 @@ def _kaleido_class() -> type:
         async def kill_and_close(self) -> None:
             """Kill Chromium, then close (which then only cleans up its temporary folders).
             The watchdog goes first (it would report the death as unexpected), and the
-            pipe is closed before the close (its reader would wait two seconds for more)."""
+            pipe is closed before the close (its reader would wait two seconds for more).
+            Tab openings still under way then fail, which is expected, not news."""
+            self._closing = True
             if self._watch_dog_task is not None:
                 self._watch_dog_task.cancel()
             process = getattr(self, "subprocess", None)  # None: stopped before the launch
@@ -490,11 +517,32 @@ def _quiet_ignored_pipe_errors() -> None:
 
 
 def stop_renderer(*, quick: bool = False) -> None:
-    """Stop the process's Chromium (safe to call twice); at exit it is killed (``quick``)."""
+    """Stop the process's Chromium (safe to call twice); at exit it is killed (``quick``).
+
+    A start still in progress is called off: a Chromium not yet launched never is, and one
+    being launched is waited for (at most ``START_TIMEOUT_S``) and then stopped, so that
+    nothing (no process, no profile folder) outlives the call.
+    """
+    starter, abort = _state["starter"], _state["abort"]
+    if abort is not None:
+        abort.set()
+    if starter is not None and starter is not threading.current_thread():
+        starter.join(START_TIMEOUT_S)
     with _lock:
         renderer, _state["renderer"] = _state["renderer"], None
         if renderer is not None:
             renderer.close(quick=quick)
+
+
+def _stop_at_exit() -> None:
+    """At exit, Chromium is killed before anything removes its folders.
+
+    The profile folder is a ``TemporaryDirectory`` whose own exit hook would delete it
+    while Chromium still writes there (``Directory not empty``, a traceback, a folder
+    left in the temp directory). Exit hooks run last-registered first, so this one is
+    registered again just before each launch, after that folder's hook.
+    """
+    stop_renderer(quick=True)
 
 
 def _forget_renderer_in_child() -> None:
@@ -503,10 +551,10 @@ def _forget_renderer_in_child() -> None:
     child's first export opens its own Chromium."""
     global _lock
     _lock = threading.Lock()
-    _state.update(renderer=None, starter=None, error=None)
+    _state.update(renderer=None, starter=None, error=None, abort=None)
 
 
-atexit.register(stop_renderer, quick=True)
+atexit.register(_stop_at_exit)
 os.register_at_fork(after_in_child=_forget_renderer_in_child)
 
 

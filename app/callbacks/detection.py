@@ -12,7 +12,7 @@ from dash import Input, Output, State, callback, no_update
 
 from stabgraph_core.errors import InvalidArgumentError
 
-from .. import detection, ids
+from .. import detection, ids, inputs
 
 
 @callback(
@@ -32,11 +32,12 @@ def apply_settings(values: dict[str, Any], applied: dict | None) -> dict[str, An
     The store is left alone when nothing changed, so the chart is not redrawn for nothing.
     """
     try:
-        changes = detection.changes(values)
+        changes = detection.changes(inputs.settings(values))
+        applied = inputs.detector_store(applied)
     except InvalidArgumentError as err:
         return {"applied": no_update, "message": detection.message(err), "changed": no_update}
     return {
-        "applied": no_update if changes == (applied or {}) else changes,
+        "applied": no_update if changes == applied else changes,
         "message": "",
         "changed": detection.changed_label(changes),
     }
@@ -49,4 +50,9 @@ def apply_settings(values: dict[str, Any], applied: dict | None) -> dict[str, An
 )
 def reset_settings(n_clicks: int | None) -> dict[str, Any]:
     """Put every input back to the detector's default (the URL and the store follow)."""
+    try:
+        inputs.n_clicks(n_clicks)
+    except InvalidArgumentError as err:
+        inputs.tell(err, ids.DETECT_MESSAGE)
+        return {s.key: no_update for s in detection.SETTINGS}
     return detection.values_for(None)

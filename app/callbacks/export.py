@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc
 
 from stabgraph_core import StabgraphError
 
-from .. import data, downloads, ids, view
+from .. import data, downloads, ids, inputs, view
 
 STEPS = 3  # load, render, send
 
@@ -64,22 +64,24 @@ def export_view(
 ) -> tuple[Any, str, str]:
     """Send the current view as ``fmt``; a failure is shown under the button, not raised."""
     set_progress((0, STEPS))
-    x_range = view.x_range_from_relayout(relayout)
-    choice = downloads.ViewChoice(
-        models=models,
-        lengths=lengths,
-        show=show,
-        smoothing=smoothing or 0.0,
-        log_y=scale == "log",
-        x_axis=x_axis or "steps",
-        x_range=None if x_range in (None, view.RESET) else x_range,
-    )
     try:
+        inputs.n_clicks(n_clicks)
+        fmt, dots = inputs.export_format(fmt), inputs.dpi(dpi)
+        x_range = inputs.x_range(relayout)
+        choice = downloads.ViewChoice(
+            models=inputs.models(models),
+            lengths=inputs.lengths(lengths),
+            show=inputs.show(show),
+            smoothing=inputs.smoothing(smoothing),
+            log_y=inputs.scale(scale) == "log",
+            x_axis=inputs.x_axis(x_axis),
+            x_range=None if x_range in (None, view.RESET) else x_range,
+        )
         if source is None:
             raise StabgraphError("nothing is loaded to download")
         loaded = data.load_source(source, detector)
         set_progress((1, STEPS))
-        content = downloads.render(loaded, choice, fmt, int(dpi or 300))
+        content = downloads.render(loaded, choice, fmt, dots)
         set_progress((2, STEPS))
     except StabgraphError as err:
         return None, *_status(f"Download failed: {err}", error=True)

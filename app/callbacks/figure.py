@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, ctx
 
 from stabgraph_core import StabgraphError
 
-from .. import charts, data, ids, view
+from .. import charts, data, ids, inputs, view
 
 
 def empty_figure(message: str) -> dict[str, Any]:
@@ -71,19 +71,20 @@ def draw_chart(
         return empty_figure("No runs loaded: see the messages on the left."), []
     try:
         loaded = data.load_source(source, detector)
+        x_range = inputs.x_range(relayout)
         keep_zoom = relayout is not None and ctx.triggered_id in KEEP_ZOOM
-        x_range = view.x_range_from_relayout(relayout) if keep_zoom else None
         figure = charts.chart(
             loaded,
-            smoothing or 0.0,
-            scale == "log",
-            x_axis or "steps",
-            None if x_range == view.RESET else x_range,
+            inputs.smoothing(smoothing),
+            inputs.scale(scale) == "log",
+            inputs.x_axis(x_axis),
+            None if not keep_zoom or x_range == view.RESET else x_range,
         )
+        ticked = inputs.models(models), inputs.lengths(lengths), inputs.show(show)
     except StabgraphError as err:
         return empty_figure(str(err)), []
     if not figure["data"]:
         return empty_figure("This source has no runs to draw."), []
     trace_map = view.trace_map(figure)
-    view.apply_visibility(figure, view.visibility(trace_map, models, lengths, show))
+    view.apply_visibility(figure, view.visibility(trace_map, *ticked))
     return figure, trace_map

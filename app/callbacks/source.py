@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, callback, html
+from dash import Input, Output, State, callback, html, no_update
 
 from stabgraph_core import StabgraphError, model_display_name
 from stabgraph_core.errors import InvalidArgumentError
 
-from .. import data, ids, state
+from .. import data, ids, inputs, state
 
 # How often the page asks whether a load has finished: short, because most loads take
 # well under a second and the chart waits for the answer.
@@ -72,7 +72,10 @@ def describe_choice(
     Answered at once, so ``Loading diverged…`` names the folder and the fields follow the
     choice without waiting for the background load.
     """
-    raw = state.source_from_value(value, seed, steps, sim_lengths)
+    try:
+        raw = state.source_from_value(inputs.source_value(value), seed, steps, sim_lengths)
+    except InvalidArgumentError:
+        return "Loading…", no_update  # the load itself says what is wrong
     try:
         label = f"Loading {data.parse_choice(raw).label}…"
     except InvalidArgumentError:
@@ -117,9 +120,10 @@ def load_source(
     detector: dict | None = None,
 ) -> dict[str, Any]:
     """Load the source in the background (warming the caches) and offer its models and lengths."""
-    choice = state.source_from_value(value, seed, steps, sim_lengths)
     try:
+        choice = state.source_from_value(inputs.source_value(value), seed, steps, sim_lengths)
         loaded = data.load_source(choice, detector)
+        models, lengths = inputs.models(models), inputs.lengths(lengths)
     except StabgraphError as err:
         return {
             "store": None,

@@ -9,7 +9,7 @@ from dash import Input, Output, State, callback, no_update
 from stabgraph_core import StabgraphError
 from stabgraph_core.summary import run_stats
 
-from .. import data, ids, view
+from .. import data, ids, inputs, view
 
 
 def _number(value: float | None) -> float | None:
@@ -60,6 +60,11 @@ def fill_table(
     source: dict | None, models: list | None, lengths: list | None, detector: dict | None = None
 ) -> list[dict]:
     """The table for the selected runs (statistics from the raw data, not the chart's)."""
+    try:
+        models, lengths = inputs.models(models), inputs.lengths(lengths)
+    except StabgraphError as err:
+        inputs.tell(err)
+        return []
     if source is None:
         return []
     try:
@@ -77,7 +82,11 @@ def fill_table(
 )
 def highlight_run(selected: list[dict] | None, trace_map: list[dict] | None) -> Any:
     """Thicken the clicked run's lines and fade the others; no selection restores them."""
+    try:
+        run_id, trace_map = inputs.selected_run(selected), inputs.trace_map(trace_map)
+    except StabgraphError as err:
+        inputs.tell(err)
+        return no_update
     if not trace_map:
         return no_update
-    run_id = selected[0]["run_id"] if selected else None
     return view.highlight_patch(trace_map, run_id)

@@ -6,7 +6,9 @@ from typing import Any
 
 from dash import Input, Output, callback, no_update
 
-from .. import ids, view
+from stabgraph_core import StabgraphError
+
+from .. import ids, inputs, view
 
 
 @callback(
@@ -25,6 +27,12 @@ def toggle_traces(
     The trace map is an input too, so a freshly drawn figure gets the current ticks even
     when a tick changed while it was being built.
     """
+    try:
+        trace_map = inputs.trace_map(trace_map)
+        ticked = inputs.models(models), inputs.lengths(lengths), inputs.show(show)
+    except StabgraphError as err:
+        inputs.tell(err)
+        return no_update
     if not trace_map:
         return no_update
-    return view.visibility_patch(trace_map, models, lengths, show)
+    return view.visibility_patch(trace_map, *ticked)

@@ -11,7 +11,9 @@ from typing import Any
 
 from dash import Input, Output, State, callback, ctx, no_update
 
-from .. import detection, ids, state
+from stabgraph_core.errors import InvalidArgumentError
+
+from .. import detection, ids, inputs, state
 
 
 def view_from_search(search: str | None) -> dict[str, Any]:
@@ -51,18 +53,22 @@ def sync_url(
 ) -> dict[str, Any]:
     """Apply the URL to the controls on load and on back/forward; else encode the controls."""
     unchanged = {name: no_update for name in state.CONTROLS}
-    if ctx.triggered_id in (None, ids.URL):
-        return {
-            "search": no_update,
-            "view": view_from_search(search),
-            "link": link_for(href, search or ""),
-        }
-    all_models = [o["value"] for o in model_options or []]
-    all_lengths = [o["value"] for o in length_options or []]
+    try:
+        search, href = inputs.search(search), inputs.href(href)
+        if ctx.triggered_id in (None, ids.URL):
+            return {"search": no_update, "view": view_from_search(search),
+                    "link": link_for(href, search)}  # fmt: skip
+        view = inputs.view(view)
+        all_models = inputs.model_options(model_options)
+        all_lengths = inputs.length_options(length_options)
+        applied = inputs.detector_store(applied)
+    except InvalidArgumentError as err:
+        inputs.tell(err)
+        return {"search": no_update, "view": unchanged, "link": no_update}
     view = detection.valid_view(view, applied)  # an invalid setting keeps the applied one
     new_search = state.encode(view, all_models, all_lengths)
     return {
-        "search": new_search if new_search != (search or "") else no_update,
+        "search": new_search if new_search != search else no_update,
         "view": unchanged,
         "link": link_for(href, new_search),
     }

@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, no_update
 
 from stabgraph_core import StabgraphError
 
-from .. import charts, data, ids, view
+from .. import charts, data, ids, inputs, view
 
 
 @callback(
@@ -35,19 +35,19 @@ def refine_on_zoom(
 
     Autorange (double-click) puts the whole-range points back. Markers are left alone.
     """
-    x_range = view.x_range_from_relayout(relayout)
+    try:
+        x_range, trace_map = inputs.x_range(relayout), inputs.trace_map(trace_map)
+        options = inputs.smoothing(smoothing), inputs.scale(scale) == "log", inputs.x_axis(x_axis)
+    except StabgraphError as err:
+        inputs.tell(err)
+        return no_update
     if x_range is None or source is None or not trace_map:
         return no_update
     try:
         loaded = data.load_source(source, detector)
-        figure = charts.chart(
-            loaded,
-            smoothing or 0.0,
-            scale == "log",
-            x_axis or "steps",
-            None if x_range == view.RESET else x_range,
-        )
-    except StabgraphError:
+        figure = charts.chart(loaded, *options, None if x_range == view.RESET else x_range)
+    except StabgraphError as err:
+        inputs.tell(err)
         return no_update
     patch = view.refill_patch(figure, trace_map)
     return no_update if patch is None else patch

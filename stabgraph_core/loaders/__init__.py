@@ -29,12 +29,12 @@ written into the results folder.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import InvalidArgumentError, LoadError, NotFoundError
 from ..model import Run, RunSet
+from ..walk import file_entry, walk_files
 from . import _csv as csv_io
 from . import (
     console,
@@ -155,12 +155,23 @@ def _is_candidate(path: Path) -> bool:
     )
 
 
-def _files(root: Path) -> list[Path]:
-    found = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        found += [Path(folder, n) for n in sorted(names) if _is_candidate(Path(folder, n))]
-    return found
+def _files(target: Path, within: Path | None) -> tuple[list[Path], list[LoadError]]:
+    """The files to read (``target`` itself, or every candidate below it), and one error per
+    file the walk refused (a link leading outside ``within``, a pipe, ...): never opened."""
+    if target.is_file():
+        single = file_entry(target, within=within)
+        if single is None or single.refused is None:
+            return [target], []
+        return [], [LoadError(single.rel, single.refused)]
+    found, refused = [], []
+    for entry in walk_files(target, within=within):
+        if entry.refused is None and _is_candidate(entry.path):
+            found.append(entry.path)
+        elif entry.refused is not None and (
+            _is_candidate(entry.path) or entry.rel == MANIFEST_NAME
+        ):
+            refused.append(LoadError(entry.rel, entry.refused))
+    return found, refused
 
 
 def read_file(
@@ -262,6 +273,7 @@ def load_results(
     tag: str | None = None,
     preset: str | None = None,
     regex: str | None = None,
+    within: str | Path | None = None,
 ) -> LoadResult:
     """Every run in a results folder (or one file), and one error line per unreadable file.
 
@@ -272,6 +284,8 @@ def load_results(
         preset: console-log preset (``nanogpt``, ``llmc``, ``modded-nanogpt``, ``megatron``);
             default: detected per file.
         regex: console-log regex with named groups ``step`` and ``loss``.
+        within: when given, no file outside this folder is opened: a link that leads out
+            of it is one error line (the app passes its results root).
 
     ``runs.toml`` entries override ``tag``, ``preset`` and ``regex`` for the files they match.
     Unchanged files are served from an in-process cache (see ``_cache``).
@@ -289,10 +303,10 @@ def load_results(
         raise NotFoundError(f"results folder not found: {target}")
     _check_options(preset, regex)
     base = target.parent if target.is_file() else target
-    files = [target] if target.is_file() else _files(target)
-    errors: list[LoadError] = []
+    files, errors = _files(target, Path(within) if within is not None else None)
     try:
-        manifest = read_manifest(base)
+        refused = any(e.path == MANIFEST_NAME for e in errors)
+        manifest = Manifest() if refused else read_manifest(base)
     except LoadError as err:
         errors.append(err)
         manifest = Manifest()

@@ -194,7 +194,7 @@ def test_start_returns_once_chromium_is_launched_not_when_it_is_ready(monkeypatc
     class SlowPage:
         """Takes 0.3 s to launch, then its time loading its page, as Chromium does."""
 
-        def __init__(self, path, plotlyjs, on_launch):
+        def __init__(self, path, plotlyjs, on_launch, abort=None):
             time.sleep(0.3)
             on_launch()
             assert page_loaded.wait(10)

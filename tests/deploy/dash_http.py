@@ -185,8 +185,24 @@ class DashSession:
             url += "?" + "&".join(f"{k}={quote(str(v), safe='~')}" for k, v in args.items())
         return url
 
+    def post_raw(self, body: Any) -> requests.Response:
+        """POST ``body`` (any JSON, NaN included) to ``/_dash-update-component`` as it is."""
+        return self.http.post(
+            self._url(),
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+            timeout=self.timeout,
+        )
+
     def _post(self, url: str, payload: dict[str, Any]) -> requests.Response:
-        answer = self.http.post(url, json=payload, timeout=self.timeout)
+        # json.dumps, not requests' json=: a forged value may be NaN or Infinity, which
+        # requests refuses to send and Python's JSON (on the server) accepts
+        answer = self.http.post(
+            url,
+            data=json.dumps(payload),
+            headers={"Content-Type": "application/json"},
+            timeout=self.timeout,
+        )
         if answer.status_code not in (200, 204):
             raise CallbackFailed(f"{answer.status_code} from {url}: {answer.text[:500]}")
         return answer

@@ -110,9 +110,12 @@ def test_celery_is_configured_for_long_exports() -> None:
     assert celery.conf.result_expires > 0
 
 
-def test_healthz_reports_version_root_and_exporter(settings: Settings) -> None:
+def test_healthz_reports_version_root_and_exporter(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STABGRAPH_RESULTS_ROOT", str(settings.results_root))
     server = flask.Flask("t")
-    register_health(server, settings)
+    register_health(server)
     answer = server.test_client().get("/healthz")
     assert answer.status_code == 200
     body = answer.get_json()
@@ -122,9 +125,13 @@ def test_healthz_reports_version_root_and_exporter(settings: Settings) -> None:
     assert isinstance(body["exporter_ready"], bool)
 
 
-def test_healthz_says_when_the_results_root_is_missing(settings: Settings) -> None:
+def test_healthz_reads_the_results_root_when_asked(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the page does: ``python -m app --results_root`` sets it after the import."""
+    monkeypatch.setenv("STABGRAPH_RESULTS_ROOT", str(settings.results_root / "nope"))
     server = flask.Flask("t")
-    missing = dataclasses.replace(settings, results_root=settings.results_root / "nope")
-    register_health(server, missing)
-    body = server.test_client().get("/healthz").get_json()
-    assert body["results_root_readable"] is False
+    register_health(server)
+    assert server.test_client().get("/healthz").get_json()["results_root_readable"] is False
+    monkeypatch.setenv("STABGRAPH_RESULTS_ROOT", str(settings.results_root))
+    assert server.test_client().get("/healthz").get_json()["results_root_readable"] is True
