@@ -23,7 +23,7 @@ from . import detection, ids, inputs
 SIMULATED_VALUE = "simulated"
 FOLDER_PREFIX = "folder:"
 #: The Sequence-lengths checklist's value (and the URL's word) for runs that name no length.
-NO_LENGTH = "none"
+NO_LENGTH = "none"  # the same word as inputs.NO_LENGTH, which checks it
 
 # view field -> component id whose ``value`` holds it
 CONTROLS: dict[str, str] = {
