@@ -19,13 +19,6 @@ SIM = {"kind": "simulated", "seed": 42, "steps": 1000, "lengths": [8192, 32768, 
 ALL_LENGTHS = [8192, 32768, 131072]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    data.clear_cache()
-    yield
-    data.clear_cache()
-
-
 def _operations(patch) -> list[dict]:
     return patch.to_plotly_json()["operations"]
 

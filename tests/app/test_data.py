@@ -12,13 +12,6 @@ from app import data
 from stabgraph_core.errors import InvalidArgumentError, NotFoundError
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    data.clear_cache()
-    yield
-    data.clear_cache()
-
-
 def _write_run(folder: Path, model: str, seq_len: int, losses: list[float]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     payload = {"seq_len": seq_len, "steps": list(range(len(losses))), "loss": losses}

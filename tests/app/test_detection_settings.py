@@ -25,13 +25,6 @@ PLATEAU = 2.0 + 0.01 * np.sin(STEPS * 1.7) + np.where(STEPS >= 300, 0.6, 0.0)
 SOURCE = {"kind": "folder", "folder": "plateau"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    data.clear_cache()
-    yield
-    data.clear_cache()
-
-
 @pytest.fixture
 def plateau_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """results/

@@ -10,20 +10,13 @@ from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from app import data, ids, inputs, state
+from app import ids, inputs, state
 from app.callbacks import detection as settings_cb
 from app.callbacks import export, figure, source, table, toggles, url, zoom
 from stabgraph_core.errors import InvalidArgumentError
 
 SIM = {"kind": "simulated", "seed": 42, "steps": 200, "lengths": [8192, 32768]}
 HUGE = "x" * 100_000
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    data.clear_cache()
-    yield
-    data.clear_cache()
 
 
 @pytest.fixture

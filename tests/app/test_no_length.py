@@ -15,13 +15,6 @@ from app.callbacks import figure, source, table
 NONE = state.NO_LENGTH
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    data.clear_cache()
-    yield
-    data.clear_cache()
-
-
 @pytest.fixture
 def mixed_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """results/mixed/: mamba_seq8192.json (a length) and two logs that name none.

@@ -11,13 +11,6 @@ from app import data, run_cache
 from app.callbacks import figure, source, table
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    data.clear_cache()
-    yield
-    data.clear_cache()
-
-
 @pytest.fixture
 def diverged_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """results/diverged/: resnetbk_seq8192.json (loss 2 + 1/(k+1)) and mamba_seq8192.json
