@@ -1,5 +1,8 @@
 """The stabgraph Dash app: ``app`` for ``python -m app``, ``server`` for ``gunicorn app:server``.
 
+Installed, this package is ``stabgraph_app`` (``stabgraph serve`` runs it on gunicorn); the
+checkout keeps it in ``app/``. Its modules import one another relatively, so both names work.
+
 Settings come from the environment (``app/config.py``); callbacks live one feature per module
 in ``app/callbacks/`` and register themselves with ``dash.callback`` when imported below.
 """
@@ -14,7 +17,9 @@ from dash import Dash
 from .background import make_background_manager
 from .config import load_settings
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+_HERE = Path(__file__).resolve().parent
+# Installed, the stylesheet ships inside the package; in a checkout it is the top-level assets/.
+ASSETS = _HERE / "assets" if (_HERE / "assets").is_dir() else _HERE.parent / "assets"
 
 settings = load_settings()
 app = Dash(

@@ -20,17 +20,19 @@ import os
 import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import diskcache
 import psutil
-from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
 from dash import CeleryManager, DiskcacheManager
 
 from stabgraph_core import export
+from stabgraph_core.errors import StabgraphError
 
 from .config import Settings, load_settings
+
+if TYPE_CHECKING:  # Celery is an optional extra: imported only when Redis is configured
+    from celery import Celery
 
 # Background jobs per web worker in the embedded mode: exports render one at a time through
 # the worker's Chromium, so a second thread only lets one job load data while another renders.
@@ -53,7 +55,21 @@ def make_celery(redis_url: str) -> Celery:
     Returns:
         A configured Celery application; its tasks are the Dash background callbacks,
         registered when the ``app`` package is imported.
+
+    Raises:
+        StabgraphError: Celery is not installed (it is the ``celery`` extra).
     """
+    try:
+        from celery import Celery
+        from celery.signals import worker_process_init, worker_process_shutdown
+    except ImportError:
+        raise StabgraphError(
+            "STABGRAPH_REDIS_URL is set but Celery is not installed: "
+            "pip install 'stabgraph[celery]'"
+        ) from None
+    # weak=False: the signal keeps the handlers; connecting twice is a no-op (same receiver)
+    worker_process_init.connect(_start_renderer_in_pool_process, weak=False)
+    worker_process_shutdown.connect(_stop_renderer_in_pool_process, weak=False)
     celery = Celery("stabgraph", broker=redis_url, backend=redis_url)
     celery.conf.update(
         result_expires=RESULT_EXPIRES_S,
@@ -67,13 +83,11 @@ def make_celery(redis_url: str) -> Celery:
     return celery
 
 
-@worker_process_init.connect
 def _start_renderer_in_pool_process(**_: Any) -> None:
     """Each Celery pool process keeps one warm Chromium, so an export does not wait for one."""
     export.start_renderer()
 
 
-@worker_process_shutdown.connect
 def _stop_renderer_in_pool_process(**_: Any) -> None:
     export.stop_renderer()
 
