@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8050
+# `make run ROOT=path/to/runs` serves a folder of logs; without it, simulated runs
+ROOT ?=
 
 .PHONY: setup run test test-core test-browser lint format bench docker-lint clean
 
@@ -10,7 +12,7 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	$(PY) -m app --host $(HOST) --port $(PORT)
+	$(VENV)/bin/stabgraph serve $(ROOT) --host $(HOST) --port $(PORT)
 
 test: setup
 	$(PY) -m pytest -q tests
@@ -36,4 +38,4 @@ docker-lint: setup
 	$(VENV)/bin/hadolint Dockerfile
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

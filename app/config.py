@@ -2,6 +2,8 @@
 
 STABGRAPH_RESULTS_ROOT  folder whose sub-folders hold runs (default ./results)
 STABGRAPH_REDIS_URL     Redis for background exports via Celery (default: none, embedded diskcache)
+STABGRAPH_DEFAULT_SOURCE  what a plain address opens: ``simulated`` (default), ``folder:NAME``
+                        or ``folder:.`` for every run under the results root
 STABGRAPH_CACHE_DIR     where the embedded background-callback and run caches live
 HOST / PORT             where ``python -m app`` listens (default 127.0.0.1:8050)
 """

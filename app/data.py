@@ -124,6 +124,16 @@ def list_folders(root: Path | None = None) -> list[str]:
     return names
 
 
+#: The folder name that stands for the results root itself: every run under it, together.
+WHOLE_ROOT = "."
+
+
+def offers_whole_root(root: Path | None = None) -> bool:
+    """True when the results root holds a file to load (directly or in any sub-folder)."""
+    root = (root or results_root()).resolve()
+    return root.is_dir() and _holds_files(root, root)
+
+
 def _inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(root)
 
@@ -142,6 +152,10 @@ def resolve_folder(name: str, root: Path | None = None) -> Path:
     """
     root = (root or results_root()).resolve()
     name = inputs.folder_name(name)
+    if name == WHOLE_ROOT:
+        if not offers_whole_root(root):
+            raise NotFoundError("the results root holds no files")
+        return root
     if Path(name).is_absolute() or "/" in name or "\\" in name or ".." in name:
         raise InvalidArgumentError(f"results folder {name!r} is not a plain folder name")
     if name not in list_folders(root):

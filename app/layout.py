@@ -71,8 +71,11 @@ def _field(label: str, control: object, hint: str | None = None) -> html.Div:
 
 
 def source_options() -> list[dict[str, str]]:
-    """Simulated runs first, then every results folder the server lists."""
+    """Simulated runs first, then every run under the results root, then each of its folders."""
     options = [{"label": "Simulated runs", "value": state.SIMULATED_VALUE}]
+    if data.offers_whole_root():
+        name = data.results_root().name or str(data.results_root())
+        options.append({"label": f"All runs in {name}/", "value": state.WHOLE_ROOT_VALUE})
     options += [{"label": name, "value": state.folder_value(name)} for name in data.list_folders()]
     return options
 
@@ -125,14 +128,17 @@ def _source_panel() -> html.Section:
         id=ids.SIM_PANEL,
         className="sim-panel",
     )
+    options = source_options()
+    offered = {o["value"] for o in options}
     return _section(
         "Data",
         _field(
             "Source",
             dcc.Dropdown(
                 id=ids.SOURCE,
-                options=source_options(),
-                value=d["source"],
+                options=options,
+                # a default folder that is gone (or a root with no files) opens simulated runs
+                value=d["source"] if d["source"] in offered else state.SIMULATED_VALUE,
                 clearable=False,
                 searchable=True,
             ),

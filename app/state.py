@@ -11,6 +11,7 @@ set nothing that the control itself could not send.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -22,6 +23,8 @@ from . import detection, ids, inputs
 
 SIMULATED_VALUE = "simulated"
 FOLDER_PREFIX = "folder:"
+#: The source that shows every run under the results root (``stabgraph serve ROOT`` opens it).
+WHOLE_ROOT_VALUE = FOLDER_PREFIX + "."
 #: The Sequence-lengths checklist's value (and the URL's word) for runs that name no length.
 NO_LENGTH = "none"  # the same word as inputs.NO_LENGTH, which checks it
 
@@ -41,8 +44,20 @@ CONTROLS: dict[str, str] = {
 }
 
 DEFAULT_SHOW = [ids.SHOW_DIVERGENCE, ids.SHOW_SPIKES, ids.SHOW_STABLE, ids.SHOW_RAW]
+
+
+def _default_source() -> str:
+    """The source a plain address opens: ``STABGRAPH_DEFAULT_SOURCE``, else simulated runs."""
+    value = os.environ.get("STABGRAPH_DEFAULT_SOURCE", "").strip()
+    return (
+        value
+        if value.startswith(FOLDER_PREFIX) and len(value) > len(FOLDER_PREFIX)
+        else (SIMULATED_VALUE)
+    )
+
+
 DEFAULTS: dict[str, Any] = {
-    "source": SIMULATED_VALUE,
+    "source": _default_source(),
     "seed": DEFAULT_SEED,
     "steps": DEFAULT_NUM_STEPS,
     "sim_lengths": list(DEFAULT_LENGTHS),

@@ -17,6 +17,8 @@ _NO_FIGURE = ("--help", "--version", "--detect-only")
 
 
 def _makes_figure(args: Sequence[str]) -> bool:
+    if list(args[:1]) == ["serve"]:
+        return False
     for arg in args:
         name = arg.split("=", 1)[0]
         if name == "-h" or (len(name) > 3 and any(o.startswith(name) for o in _NO_FIGURE)):

@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Load (or simulate) long-context training runs, find where each diverges, "
             "print a summary and export a publication figure."
         ),
+        epilog="The dashboard: stabgraph serve [ROOT] [--host H] [--port P] [--workers N] "
+        "(stabgraph serve --help).",
     )
     p.add_argument("--version", action="version", version=f"stabgraph {__version__}")
     src = p.add_argument_group("input")
@@ -116,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     det = p.add_argument_group(
         "detection",
-        "how divergence and spikes are found (windows count logged points; see the README)",
+        "how divergence and spikes are found (windows count logged points; see docs/detection.md)",
     )
     det.add_argument(
         "--detect-only",
@@ -216,7 +218,7 @@ def _load(args: argparse.Namespace) -> RunSet:
         runs = runs.select(lengths=args.sequence_lengths)
     if len(runs) == 0:
         raise StabgraphError(
-            f"no runs found in {root} (see the README for the file layouts; "
+            f"no runs found in {root} (see docs/formats.md for the file layouts; "
             "use --simulate to try stabgraph on simulated runs)"
         )
     return runs
@@ -303,6 +305,11 @@ def _write_figure(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 a user-facing error, 2 usage)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        from .serve import main as serve
+
+        return serve(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         detector = _detector_config(args)

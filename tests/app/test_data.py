@@ -98,3 +98,27 @@ def test_edited_folder_is_read_again(results_root: Path) -> None:
     _write_run(results_root / "good", "mamba", 32768, [3.0, 2.0, 1.0])
     after = data.load_source({"kind": "folder", "folder": "good"})
     assert len(after.runs) == len(before.runs) + 1
+
+
+def test_the_whole_root_is_one_source_with_every_run_under_it(results_root: Path) -> None:
+    """``stabgraph serve runs/`` opens this: all folders' runs together, as TensorBoard does."""
+    from app import layout, state
+
+    loaded = data.load_source({"kind": "folder", "folder": data.WHOLE_ROOT})
+    sources = sorted(r.source for r in loaded.runs)
+    assert sources == ["good/mamba_seq8192.json", "good/resnetbk_seq8192.json",
+                       "mixed/resnetbk_seq8192.json"]  # fmt: skip
+    assert len(loaded.errors) == 1 and "mixed/broken.json" in loaded.errors[0]
+    options = layout.source_options()
+    assert options[1] == {"label": "All runs in results/", "value": state.WHOLE_ROOT_VALUE}
+    assert [o["value"] for o in options[2:]] == ["folder:good", "folder:mixed"]
+
+
+def test_a_root_without_files_offers_no_whole_root(tmp_path: Path, monkeypatch) -> None:
+    from app import layout
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("STABGRAPH_RESULTS_ROOT", str(tmp_path))
+    assert [o["value"] for o in layout.source_options()] == ["simulated"]
+    with pytest.raises(NotFoundError, match="holds no files"):
+        data.load_source({"kind": "folder", "folder": data.WHOLE_ROOT})

@@ -100,14 +100,16 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def start(name: str, argv: list[str], *, env: dict[str, str], log_dir: Path) -> Service:
-    """Start ``argv`` from the repository root with its output in ``log_dir/<name>.log``."""
+def start(
+    name: str, argv: list[str], *, env: dict[str, str], log_dir: Path, cwd: Path = ROOT
+) -> Service:
+    """Start ``argv`` in ``cwd`` (the repository root) with its output in ``log_dir/<name>.log``."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
             argv,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
