@@ -162,6 +162,17 @@ def read_manifest(root: Path) -> Manifest:
     return Manifest(tuple(entries))
 
 
+def _fallback_model(rel: PurePosixPath) -> tuple[str, str]:
+    """The model name when nothing states one, and what it comes from ("file" or "folder").
+
+    TensorBoard names its files ``events.out.tfevents.<time>.<host>...`` and a run by its
+    folder (``runs/baseline/events...`` is the run ``baseline``), as stabgraph does too.
+    """
+    if rel.name.startswith("events.out.tfevents.") and rel.parent.name:
+        return rel.parent.name, "folder"
+    return rel.stem, "file"
+
+
 def apply_identity(runs: list[Run], rel: PurePosixPath, settings: dict[str, Any]) -> list[Run]:
     """Fill model, length, seed and label of one file's runs; set ``source`` to ``rel``.
 
@@ -180,14 +191,14 @@ def apply_identity(runs: list[Run], rel: PurePosixPath, settings: dict[str, Any]
         seq_len = _first(run.seq_len, settings.get("seq_len"), names.seq_len)
         seed = _first(run.seed, settings.get("seed"), names.seed)
         if not model:
-            model = rel.stem
+            model, whose = _fallback_model(rel)
             if seq_len is None:
                 notes.append(
                     "no model or sequence length found in the file, its name or runs.toml: "
-                    "using the file name as the model"
+                    f"using the {whose} name as the model"
                 )
             else:
-                notes.append("no model name found: using the file name as the model")
+                notes.append(f"no model name found: using the {whose} name as the model")
         label = run.label
         if settings.get("label"):
             label = f"{settings['label']} {label}" if label else settings["label"]

@@ -41,6 +41,17 @@ def test_unidentified_file_uses_its_stem_and_says_so(tmp_path):
     assert any("using the file name as the model" in n for n in run.notes)
 
 
+def test_unidentified_event_files_are_named_by_their_folder_as_tensorboard_does(
+    tmp_path, write_events
+):
+    """``runs/baseline/events.out.tfevents.*`` is the run ``baseline``, not the file's stem."""
+    for name in ("baseline", "warmup_2k"):
+        write_events(tmp_path / name, {"train/loss": [(1, 2.0), (2, 1.5)]})
+    runs = load_results(tmp_path).runs
+    assert sorted(r.model for r in runs) == ["baseline", "warmup_2k"]
+    assert all(any("using the folder name" in n for n in r.notes) for r in runs)
+
+
 @pytest.fixture
 def folder_with_manifest(tmp_path):
     """tmp/

@@ -163,6 +163,11 @@ def test_unidentified_real_files_say_so(real):
     for run in result.runs:
         if run.source.startswith("nanogpt-wandb/"):
             continue  # the W&B run name is the model
-        assert run.model == run.source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        folder, name = run.source.rsplit("/", 1)
         assert run.seq_len is None
+        if name.startswith("events.out.tfevents."):  # TensorBoard's run: its folder
+            assert run.model == folder.rsplit("/", 1)[-1]
+            assert any("using the folder name as the model" in note for note in run.notes)
+            continue
+        assert run.model == name.rsplit(".", 1)[0]
         assert any("using the file name as the model" in note for note in run.notes)
