@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .simulation import simulate
     from .summary import summarize, to_json, write_summary
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _HOMES: dict[str, str] = {
     "Detection": ".detect",
