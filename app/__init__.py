@@ -43,7 +43,17 @@ app.layout = layout.serve_layout
 # Imported by name, not with ``from .callbacks import ...``: that would bind ``detection``,
 # ``figure`` ... in this package's namespace, shadowing the core-facing modules of the same
 # name (``app.detection``) depending on import order.
-for _feature in ("detection", "export", "figure", "source", "table", "toggles", "url", "zoom"):
+for _feature in (
+    "detection",
+    "export",
+    "figure",
+    "live",
+    "source",
+    "table",
+    "toggles",
+    "url",
+    "zoom",
+):
     import_module(f"{__name__}.callbacks.{_feature}")
 
 from .security import register_security  # noqa: E402

@@ -5,6 +5,8 @@ STABGRAPH_REDIS_URL     Redis for background exports via Celery (default: none, 
 STABGRAPH_DEFAULT_SOURCE  what a plain address opens: ``simulated`` (default), ``folder:NAME``
                         or ``folder:.`` for every run under the results root
 STABGRAPH_CACHE_DIR     where the embedded background-callback and run caches live
+STABGRAPH_POLL_S        seconds between the open page's checks of its folder (default 2; 0 turns
+                        following off)
 HOST / PORT             where ``python -m app`` listens (default 127.0.0.1:8050)
 """
 
@@ -23,6 +25,7 @@ class Settings:
     cache_dir: Path
     host: str
     port: int
+    poll_s: float = 2.0
 
 
 def load_settings() -> Settings:
@@ -35,4 +38,20 @@ def load_settings() -> Settings:
         ),
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8050")),
+        poll_s=_poll_seconds(os.environ.get("STABGRAPH_POLL_S", "")),
     )
+
+
+DEFAULT_POLL_S = 2.0
+MIN_POLL_S = 0.25
+
+
+def _poll_seconds(value: str) -> float:
+    """``STABGRAPH_POLL_S``: a number of seconds (at least 0.25), 0 for off; else the default."""
+    try:
+        seconds = float(value) if value.strip() else DEFAULT_POLL_S
+    except ValueError:
+        return DEFAULT_POLL_S
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return DEFAULT_POLL_S
+    return 0.0 if seconds == 0 else max(MIN_POLL_S, seconds)

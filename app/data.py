@@ -90,6 +90,15 @@ class Loaded:
     errors: tuple[str, ...] = ()
     detections: dict[str, Detection] = field(default_factory=dict)
     config: DetectorConfig = DEFAULT_CONFIG
+    #: the folder's snapshot key (None for simulated runs); the page keeps it in its store
+    snapshot: str | None = None
+
+    def store(self) -> dict[str, Any]:
+        """The page's source store: the choice and, for a folder, which snapshot of it."""
+        raw = self.choice.to_dict()
+        if self.snapshot is not None:
+            raw["snapshot"] = self.snapshot
+        return raw
 
 
 def parse_choice(raw: dict[str, Any] | None) -> SourceChoice:
@@ -99,7 +108,26 @@ def parse_choice(raw: dict[str, Any] | None) -> SourceChoice:
         InvalidArgumentError: a value of the wrong type or out of range, or an unknown kind
             (see ``inputs.source_store``).
     """
-    return SourceChoice(**inputs.source_store(raw))
+    checked = inputs.source_store(raw)
+    checked.pop("snapshot", None)
+    return SourceChoice(**checked)
+
+
+def current_snapshot(raw: dict[str, Any] | None) -> str | None:
+    """The key of the chosen folder as it is on disk now (None for simulated runs).
+
+    One walk of the folder with ``stat`` only: what the page's live poll asks.
+
+    Raises:
+        StabgraphError: the choice is invalid or the folder is no longer listed.
+    """
+    choice = parse_choice(raw)
+    if choice.kind == SIMULATED:
+        return None
+    from .run_cache import folder_key
+
+    root = results_root()
+    return folder_key(resolve_folder(choice.folder or "", root), within=root)
 
 
 def results_root() -> Path:
@@ -188,32 +216,37 @@ def load_source(raw: dict[str, Any] | None, detector: dict[str, Any] | None = No
     choice = parse_choice(raw)
     config = detector_config(detector)
     if choice.kind == SIMULATED:
-        return _detect_cached(choice, (), None, config)
+        return _detect_cached(choice, "", None, config)
+    wanted = inputs.source_store(raw).get("snapshot")
     root = results_root()
     folder = resolve_folder(choice.folder or "", root)
-    return _detect_cached(choice, fingerprint(folder, within=root), str(root), config)
+    if wanted is None:
+        from .run_cache import folder_key
+
+        wanted = folder_key(folder, within=root, listing=fingerprint(folder, within=root))
+    return _detect_cached(choice, wanted, str(root), config)
 
 
 @lru_cache(maxsize=CACHE_SOURCES)
 def _load_cached(
-    choice: SourceChoice, _fingerprint: tuple, root: str | None
-) -> tuple[RunSet, tuple[str, ...]]:
+    choice: SourceChoice, key: str, root: str | None
+) -> tuple[RunSet, tuple[str, ...], str | None]:
     if choice.kind == SIMULATED:
-        return simulate(choice.lengths, choice.steps, choice.seed), ()
-    from .run_cache import cached_load  # shared by every worker: one parse per change
+        return simulate(choice.lengths, choice.steps, choice.seed), (), None
+    from .run_cache import load_snapshot  # shared by every worker: one parse per change
 
     root_path = Path(root or ".")
-    result = cached_load(root_path / (choice.folder or ""), within=root_path, listing=_fingerprint)
-    return RunSet(result.runs), tuple(_error_line(e, root) for e in result.errors)
+    result, kept = load_snapshot(root_path / (choice.folder or ""), key, within=root_path)
+    return RunSet(result.runs), tuple(_error_line(e, root) for e in result.errors), kept
 
 
 @lru_cache(maxsize=CACHE_DETECTIONS)
 def _detect_cached(
-    choice: SourceChoice, fingerprint: tuple, root: str | None, config: DetectorConfig
+    choice: SourceChoice, key: str, root: str | None, config: DetectorConfig
 ) -> Loaded:
-    runs, errors = _load_cached(choice, fingerprint, root)
+    runs, errors, kept = _load_cached(choice, key, root)
     detections = {run.run_id: detect_run(run, config) for run in runs}
-    return Loaded(choice, runs, errors, detections, config)
+    return Loaded(choice, runs, errors, detections, config, kept)
 
 
 def _error_line(error: StabgraphError, root: str | None) -> str:

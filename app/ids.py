@@ -6,6 +6,7 @@ from __future__ import annotations
 URL = "url"
 SOURCE_STORE = "source-store"
 TRACE_MAP = "trace-map"
+DRAWN_SOURCE = "drawn-source"  # which source the chart last drew (a live redraw keeps zoom)
 PAGE_MESSAGE = "page-message"  # a refused input, from callbacks with no message of their own
 
 # Source panel
@@ -18,6 +19,16 @@ SOURCE_STATUS = "source-status"
 LOAD_ERRORS = "load-errors"
 SOURCE_LOADING = "source-loading"
 SOURCE_LOADING_LABEL = "source-loading-label"
+
+# Live: the page follows its folder as the logs grow
+LIVE_PANEL = "live-panel"
+LIVE_TICK = "live-tick"  # dcc.Interval: one poll of the folder (stat only) per tick
+LIVE_CHANGE = "live-change"  # the folder's new snapshot key, when a poll finds one
+LIVE_PAUSE = "live-pause"
+LIVE_STATUS = "live-status"
+LIVE_NOTICES = "live-notices"  # runs that diverged (or got a NaN) while the page was open
+LIVE_NOTICE_LIST = "live-notice-list"
+LIVE_DISMISS = "live-dismiss"
 
 # View controls
 MODELS = "models"

@@ -15,6 +15,7 @@ agree with each other, is decided where that is known (``data.py``, the detector
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -194,6 +195,17 @@ def folder_name(value: Any) -> str:
     return name
 
 
+_SNAPSHOT = re.compile(r"[0-9a-f]{64}")
+
+
+def snapshot(value: Any) -> str:
+    """The key of one loaded state of a folder (a SHA-256 hex digest, see ``run_cache``)."""
+    key = text(value, "snapshot", 64)
+    if not _SNAPSHOT.fullmatch(key):
+        raise InvalidArgumentError("snapshot is not a snapshot key")
+    return key
+
+
 def source_store(value: Any) -> dict[str, Any]:
     """The source store (what was loaded), or a source choice built from the controls.
 
@@ -204,7 +216,10 @@ def source_store(value: Any) -> dict[str, Any]:
     raw = {} if value is None else mapping(value, "source", 8)
     kind = raw.get("kind", "simulated")
     if kind == "folder":
-        return {"kind": "folder", "folder": folder_name(raw.get("folder"))}
+        out: dict[str, Any] = {"kind": "folder", "folder": folder_name(raw.get("folder"))}
+        if raw.get("snapshot") is not None:
+            out["snapshot"] = snapshot(raw["snapshot"])
+        return out
     if kind != "simulated":
         raise InvalidArgumentError(f"unknown source {shown(kind)}")
     return {

@@ -13,6 +13,7 @@ from dash import dcc, html
 from stabgraph_core import length_label
 
 from . import data, detection, ids, state
+from .config import load_settings
 
 EXPORT_FORMATS = [
     {"label": "PDF", "value": "pdf"},
@@ -152,7 +153,31 @@ def _source_panel() -> html.Section:
             hidden=True,
         ),
         html.Div(id=ids.SOURCE_STATUS, className="source-status", role="status"),
+        _live_row(),
         html.Ul(id=ids.LOAD_ERRORS, className="load-errors", role="alert"),
+    )
+
+
+def _live_row() -> html.Div:
+    """Following the folder: when it last changed, and a switch to stop following."""
+    poll_s = load_settings().poll_s
+    return html.Div(
+        [
+            html.Span(className="live-dot"),
+            html.Span(id=ids.LIVE_STATUS, className="live-status", role="status"),
+            dcc.Checklist(
+                id=ids.LIVE_PAUSE,
+                options=[{"label": "Pause", "value": "paused"}],
+                value=[] if poll_s else ["paused"],
+                className="live-pause",
+                inputClassName="check",
+            ),
+            dcc.Interval(id=ids.LIVE_TICK, interval=int(1000 * (poll_s or 3600)), disabled=True),
+        ],
+        id=ids.LIVE_PANEL,
+        className="live-row",
+        hidden=True,
+        title=f"The page checks the folder every {poll_s:g} s" if poll_s else "Following is off",
     )
 
 
@@ -328,7 +353,9 @@ def serve_layout() -> html.Div:
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.SOURCE_STORE),
+            dcc.Store(id=ids.LIVE_CHANGE),
             dcc.Store(id=ids.TRACE_MAP),
+            dcc.Store(id=ids.DRAWN_SOURCE),
             dcc.Store(id=ids.DETECT_STORE, data={}),
             dcc.Download(id=ids.DOWNLOAD),
             html.Header(
@@ -353,6 +380,16 @@ def serve_layout() -> html.Div:
                     html.Main(
                         [
                             html.Div(id=ids.PAGE_MESSAGE, className="page-message", role="alert"),
+                            html.Div(
+                                [
+                                    html.Ul(id=ids.LIVE_NOTICE_LIST, className="live-notice-list"),
+                                    html.Button("Dismiss", id=ids.LIVE_DISMISS, className="button"),
+                                ],
+                                id=ids.LIVE_NOTICES,
+                                className="live-notices",
+                                role="alert",
+                                hidden=True,
+                            ),
                             html.Div(
                                 dcc.Graph(id=ids.GRAPH, config=GRAPH_CONFIG, className="chart"),
                                 className="card chart-card",

@@ -67,24 +67,45 @@ def cached_load(
     Raises:
         StabgraphError: whatever ``load_results`` raises for this folder (never cached).
     """
+    key = folder_key(Path(folder).resolve(), within=within, listing=listing)
+    return load_snapshot(folder, key, cache_dir=cache_dir, within=within)[0]
+
+
+def load_snapshot(
+    folder: Path, key: str, *, cache_dir: Path | None = None, within: Path | None = None
+) -> tuple[loaders.LoadResult, str]:
+    """The folder as it was when its key was ``key``, or as it is now if that is gone.
+
+    Every part of a page (status, checklists, chart, table, exports) asks for the snapshot
+    the page loaded, by key, whichever worker answers: the first load keeps its result
+    under the key taken before it read, so a folder being written to while it was read is
+    still one snapshot for all of them. A folder that changed since gets a new key.
+
+    Returns:
+        The result, and the key it is kept under (``key``, or the folder's key now when
+        the entry for ``key`` is no longer in the cache).
+    """
     folder = Path(folder).resolve()
     directory = cache_dir or load_settings().cache_dir / "runs"
     directory.mkdir(parents=True, exist_ok=True)
-    key = folder_key(folder, within=within, listing=listing)
+    hit = _read(directory / f"{key}.npz")
+    if hit is not None:
+        return hit, key
+    key = folder_key(folder, within=within)  # gone (pruned): the folder as it is now
     entry = directory / f"{key}.npz"
     hit = _read(entry)
     if hit is not None:
-        return hit
+        return hit, key
     with _locked(directory / f"{key}.lock"):
         hit = _read(entry)  # another process may have written it while we waited
         if hit is not None:
-            return hit
+            return hit, key
         result = loaders.load_results(folder, within=within)
-        # A folder written to during the load gives a mixed result: serve it, do not keep it.
-        if folder_key(folder, within=within) == key:
-            _write(entry, result)
+        # kept under the key taken before the read, even if a file grew meanwhile: the
+        # next poll sees the new key and loads again
+        _write(entry, result)
     _prune(directory, _max_bytes())
-    return result
+    return result, key
 
 
 def folder_key(folder: Path, *, within: Path | None = None, listing: tuple | None = None) -> str:

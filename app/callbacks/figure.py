@@ -41,6 +41,7 @@ KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y, ids.DETECT_STORE)
 @callback(
     Output(ids.GRAPH, "figure"),
     Output(ids.TRACE_MAP, "data"),
+    Output(ids.DRAWN_SOURCE, "data"),
     Input(ids.SOURCE_STORE, "data"),
     Input(ids.SMOOTHING, "value"),
     Input(ids.LOG_Y, "value"),
@@ -50,6 +51,7 @@ KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y, ids.DETECT_STORE)
     State(ids.SHOW, "value"),
     State(ids.GRAPH, "relayoutData"),
     Input(ids.DETECT_STORE, "data"),
+    State(ids.DRAWN_SOURCE, "data"),
 )
 def draw_chart(
     source: dict | None,
@@ -61,18 +63,23 @@ def draw_chart(
     show: list | None,
     relayout: dict | None = None,
     detector: dict | None = None,
-) -> tuple[dict[str, Any], list[dict]]:
+    drawn: str | None = None,
+) -> tuple[dict[str, Any], list[dict], str | None]:
     """The whole figure for every run of the source, with the unticked ones hidden.
 
     A new smoothing, scale or detector setting keeps the detail of a zoomed-in view (the
-    zoom itself is kept by ``uirevision``); a new source or x axis starts from the whole run.
+    zoom itself is kept by ``uirevision``); so does a new snapshot of the same folder (a
+    live update). A new source or x axis starts from the whole run.
     """
     if source is None:
-        return empty_figure("No runs loaded: see the messages on the left."), []
+        return empty_figure("No runs loaded: see the messages on the left."), [], None
     try:
         loaded = data.load_source(source, detector)
         x_range = inputs.x_range(relayout)
-        keep_zoom = relayout is not None and ctx.triggered_id in KEEP_ZOOM
+        keep_zoom = relayout is not None and (
+            ctx.triggered_id in KEEP_ZOOM
+            or (ctx.triggered_id == ids.SOURCE_STORE and drawn == loaded.choice.label)
+        )
         figure = charts.chart(
             loaded,
             inputs.smoothing(smoothing),
@@ -82,9 +89,9 @@ def draw_chart(
         )
         ticked = inputs.models(models), inputs.lengths(lengths), inputs.show(show)
     except StabgraphError as err:
-        return empty_figure(str(err)), []
+        return empty_figure(str(err)), [], None
     if not figure["data"]:
-        return empty_figure("This source has no runs to draw."), []
+        return empty_figure("This source has no runs to draw."), [], loaded.choice.label
     trace_map = view.trace_map(figure)
     view.apply_visibility(figure, view.visibility(trace_map, *ticked))
-    return figure, trace_map
+    return figure, trace_map, loaded.choice.label

@@ -9,6 +9,7 @@ table callbacks find them.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from dash import Input, Output, State, callback, html, no_update
@@ -32,6 +33,49 @@ def keep_selection(selected: list | None, available: list) -> list:
         return list(available)
     kept = [v for v in available if v in selected]
     return kept if kept or not selected else list(available)
+
+
+def follow_selection(selected: list | None, offered_before: list, available: list) -> list:
+    """What is ticked after the same source changed on disk (a live update).
+
+    What was ticked stays ticked, what was unticked stays unticked, and what is new (a new
+    run's model or length) is ticked, so a run that appears is drawn.
+    """
+    if selected is None:
+        return list(available)
+    return [v for v in available if v in selected or v not in offered_before]
+
+
+def _values(options: list | None) -> list:
+    return [o.get("value") for o in options or [] if isinstance(o, dict)]
+
+
+def _same_source(before: dict | None, now: data.Loaded) -> bool:
+    """True when ``before`` (the page's store) is an earlier snapshot of the same folder."""
+    if not isinstance(before, dict) or now.snapshot is None:
+        return False
+    try:
+        return data.parse_choice(before) == now.choice and before.get("snapshot") is not None
+    except StabgraphError:
+        return False
+
+
+def news(before: data.Loaded, now: data.Loaded) -> list[str]:
+    """One line per run that diverged, or got its first NaN/Inf, between two snapshots."""
+    lines = []
+    for run in now.runs:
+        found = now.detections.get(run.run_id)
+        if found is None:
+            continue
+        earlier = before.detections.get(run.run_id)
+        name = run.display_name
+        if found.diverged and not (earlier and earlier.diverged):
+            lines.append(f"{name} diverged at step {found.divergence_step:,}: {found.reason}")
+        elif found.first_nonfinite_step is not None and not (
+            earlier and earlier.first_nonfinite_step is not None
+        ):
+            lines.append(f"{name}: first NaN/Inf loss at step {found.first_nonfinite_step:,}")
+    return lines
 
 
 def _count(n: int, noun: str) -> str:
@@ -92,15 +136,24 @@ def describe_choice(
         "models": Output(ids.MODELS, "value", allow_duplicate=True),
         "length_options": Output(ids.LENGTHS, "options"),
         "lengths": Output(ids.LENGTHS, "value", allow_duplicate=True),
+        "live": Output(ids.LIVE_PANEL, "hidden"),
+        "updated": Output(ids.LIVE_STATUS, "children"),
+        "notices": Output(ids.LIVE_NOTICE_LIST, "children", allow_duplicate=True),
+        "notices_hidden": Output(ids.LIVE_NOTICES, "hidden", allow_duplicate=True),
     },
     inputs={
         "value": Input(ids.SOURCE, "value"),
         "seed": Input(ids.SIM_SEED, "value"),
         "steps": Input(ids.SIM_STEPS, "value"),
         "sim_lengths": Input(ids.SIM_LENGTHS, "value"),
+        "changed": Input(ids.LIVE_CHANGE, "data"),
         "models": State(ids.MODELS, "value"),
         "lengths": State(ids.LENGTHS, "value"),
         "detector": State(ids.DETECT_STORE, "data"),
+        "before": State(ids.SOURCE_STORE, "data"),
+        "model_options": State(ids.MODELS, "options"),
+        "length_options": State(ids.LENGTHS, "options"),
+        "notices": State(ids.LIVE_NOTICE_LIST, "children"),
     },
     prevent_initial_call="initial_duplicate",
     background=True,
@@ -115,11 +168,21 @@ def load_source(
     seed: Any,
     steps: Any,
     sim_lengths: list | None,
-    models: list | None,
-    lengths: list | None,
+    changed: str | None = None,
+    models: list | None = None,
+    lengths: list | None = None,
     detector: dict | None = None,
+    before: dict | None = None,
+    model_options: list | None = None,
+    length_options: list | None = None,
+    notices: list | None = None,
 ) -> dict[str, Any]:
-    """Load the source in the background (warming the caches) and offer its models and lengths."""
+    """Load the source in the background (warming the caches) and offer its models and lengths.
+
+    Also run when the live poll finds the folder changed (``changed``): the page then
+    moves to the new snapshot as a whole, keeping what the reader ticked and unticked, and
+    a run that diverged since the last snapshot gets a notice that stays until dismissed.
+    """
     try:
         choice = state.source_from_value(inputs.source_value(value), seed, steps, sim_lengths)
         loaded = data.load_source(choice, detector)
@@ -133,14 +196,39 @@ def load_source(
             "models": [],
             "length_options": [],
             "lengths": [],
+            "live": True,
+            "updated": "",
+            "notices": no_update,
+            "notices_hidden": no_update,
         }
     runs = loaded.runs
-    return {
-        "store": loaded.choice.to_dict(),
+    length_values = [state.length_value(n) for n in runs.length_choices]
+    out = {
+        "store": loaded.store(),
         "status": status_line(loaded),
         "errors": [html.Li(line, className="load-error") for line in loaded.errors],
         "model_options": [{"label": model_display_name(m), "value": m} for m in runs.models],
         "models": keep_selection(models, runs.models),
         "length_options": state.length_options(runs.length_choices),
-        "lengths": keep_selection(lengths, [state.length_value(n) for n in runs.length_choices]),
+        "lengths": keep_selection(lengths, length_values),
+        "live": loaded.snapshot is None,
+        "updated": f"Live · read {time.strftime('%H:%M:%S')}" if loaded.snapshot else "",
+        # another source: the notices were about the one before
+        "notices": [],
+        "notices_hidden": True,
     }
+    if _same_source(before, loaded):
+        out["notices"] = out["notices_hidden"] = no_update
+        out["models"] = follow_selection(models, _values(model_options), runs.models)
+        out["lengths"] = follow_selection(lengths, _values(length_options), length_values)
+        try:
+            earlier = data.load_source(before, detector)
+        except StabgraphError:
+            earlier = None
+        lines = news(earlier, loaded) if earlier is not None else []
+        if lines:
+            kept = list(notices) if isinstance(notices, list) else []
+            stamp = time.strftime("%H:%M:%S")
+            kept += [html.Li(f"{stamp} {line}", className="live-notice") for line in lines]
+            out["notices"], out["notices_hidden"] = kept[-20:], False
+    return out

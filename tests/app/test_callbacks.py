@@ -34,7 +34,10 @@ def _assigned(patch, key: str) -> dict[int, object]:
 
 
 def _drawn(models=None, lengths=None, show=None, smoothing=0.0):
-    return figure.draw_chart(SIM, smoothing, "linear", "steps", models, lengths, show)
+    fig, trace_map, _source = figure.draw_chart(
+        SIM, smoothing, "linear", "steps", models, lengths, show
+    )
+    return fig, trace_map
 
 
 # ---- source -------------------------------------------------------------------------------
@@ -80,7 +83,11 @@ def test_folder_errors_are_listed_one_line_each(tmp_path: Path, monkeypatch) -> 
     out = source.load_source(
         value="folder:runs", seed=0, steps=1, sim_lengths=[], models=None, lengths=[32768]
     )
-    assert out["store"] == {"kind": "folder", "folder": "runs"}
+    assert {k: v for k, v in out["store"].items() if k != "snapshot"} == {
+        "kind": "folder",
+        "folder": "runs",
+    }
+    assert len(out["store"]["snapshot"]) == 64  # which state of the folder the page shows
     assert len(out["errors"]) == 1 and "bad.json" in out["errors"][0].children
     assert out["lengths"] == [8192]  # nothing ticked overlaps: tick everything the folder has
     assert out["status"] == "1 run · 1 model · 1 length · 3 steps · 1 not loaded"
@@ -108,7 +115,7 @@ def test_figure_draws_every_run_and_hides_unticked_ones() -> None:
 
 
 def test_figure_without_source_says_why() -> None:
-    fig, trace_map = figure.draw_chart(None, 0, "linear", "steps", None, None, None)
+    fig, trace_map, _drawn_source = figure.draw_chart(None, 0, "linear", "steps", None, None, None)
     assert fig["data"] == [] and trace_map == []
     assert "No runs loaded" in fig["layout"]["annotations"][0]["text"]
 
@@ -163,7 +170,7 @@ def _decode(array) -> np.ndarray:
 def test_zoom_refills_curves_with_points_from_the_visible_range() -> None:
     data.clear_cache()
     big = {"kind": "simulated", "seed": 1, "steps": 100_000, "lengths": [8192]}
-    fig, trace_map = figure.draw_chart(big, 0, "linear", "steps", None, None, None)
+    fig, trace_map, _drawn_source = figure.draw_chart(big, 0, "linear", "steps", None, None, None)
     loss_index = next(i for i, e in enumerate(trace_map) if e["role"] == "loss")
     full_x = _decode(fig["data"][loss_index]["x"])
     assert full_x.size <= 2100
@@ -188,10 +195,10 @@ def test_new_smoothing_keeps_the_zoomed_in_detail_but_a_new_source_does_not() ->
         return _decode(fig["data"][i]["x"])
 
     _triggered(f"{ids.SMOOTHING}.value")
-    x = loss_x(*figure.draw_chart(big, 0.5, "linear", "steps", None, None, None, relayout))
+    x = loss_x(*figure.draw_chart(big, 0.5, "linear", "steps", None, None, None, relayout)[:2])
     assert x.min() >= 49_999 and x.max() <= 50_501
     _triggered(f"{ids.SOURCE_STORE}.data")
-    x = loss_x(*figure.draw_chart(big, 0.5, "linear", "steps", None, None, None, relayout))
+    x = loss_x(*figure.draw_chart(big, 0.5, "linear", "steps", None, None, None, relayout)[:2])
     assert x.min() == 0 and x.max() == 99_999
 
 

@@ -63,7 +63,7 @@ def test_the_chart_and_the_summary_download_use_the_applied_settings(
     plateau_folder: Path,
 ) -> None:
     def onsets(applied: dict) -> list[dict]:
-        fig, _trace_map = figure.draw_chart(
+        fig, _trace_map, _drawn_source = figure.draw_chart(
             SOURCE, 0, "linear", "steps", None, None, None, None, applied
         )
         return [t for t in fig["data"] if t["meta"]["role"] == "onset"]

@@ -151,7 +151,7 @@ def test_a_huge_folder_name_is_refused_before_the_filesystem_sees_it(
     out = source.load_source(value="folder:" + HUGE, seed=1, steps=1, sim_lengths=[],
                              models=None, lengths=None)  # fmt: skip
     assert "at most 4,096" in out["errors"][0].children
-    fig, trace_map = figure.draw_chart({"kind": "folder", "folder": "y" * 1000}, 0, "linear",
+    fig, trace_map, _drawn_source = figure.draw_chart({"kind": "folder", "folder": "y" * 1000}, 0, "linear",
                                        "steps", None, None, None)  # fmt: skip
     assert "not a folder name" in fig["layout"]["annotations"][0]["text"]
     assert trace_map == []
@@ -178,13 +178,13 @@ def test_the_chart_shows_what_is_wrong_instead_of_failing(args: dict) -> None:
             "models": None, "lengths": None, "show": None, "relayout": None,
             "detector": None} | args  # fmt: skip
     context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "smoothing.value"}]))
-    fig, trace_map = figure.draw_chart(**call)
+    fig, trace_map, _drawn_source = figure.draw_chart(**call)
     assert fig["data"] == [] and trace_map == []
     _one_line(fig["layout"]["annotations"][0]["text"])
 
 
 def test_patching_callbacks_leave_the_chart_and_say_why_on_the_page(said: dict) -> None:
-    fig, trace_map = figure.draw_chart(SIM, 0, "linear", "steps", None, None, None)
+    fig, trace_map, _drawn_source = figure.draw_chart(SIM, 0, "linear", "steps", None, None, None)
     assert toggles.toggle_traces(None, 5, None, trace_map) is no_update
     assert "Sequence lengths must be a list" in said[ids.PAGE_MESSAGE]["children"]
     assert toggles.toggle_traces(None, None, None, [{"opacity": "x"}]) is no_update

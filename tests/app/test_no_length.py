@@ -57,7 +57,9 @@ def test_source_offers_no_length_as_its_own_entry(mixed_root):
 
 def test_every_run_is_drawn_and_the_no_length_tick_hides_only_those(mixed_root):
     store = _loaded()["store"]
-    fig, trace_map = figure.draw_chart(store, 0.0, "linear", "steps", None, [8192, NONE], None)
+    fig, trace_map, _drawn_source = figure.draw_chart(
+        store, 0.0, "linear", "steps", None, [8192, NONE], None
+    )
     curves = {t["meta"]["run_id"] for t in fig["data"] if t["meta"]["role"] == "loss"}
     assert len(curves) == 3 and all(t.get("visible") is not False for t in fig["data"])
     flags = view.visibility(trace_map, None, [8192], None)

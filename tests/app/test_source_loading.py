@@ -37,7 +37,7 @@ def _load_folder(name: str) -> dict:
 
 def test_loading_a_folder_sends_labels_not_runs(diverged_root: Path) -> None:
     out = _load_folder("diverged")
-    assert out["store"] == {"kind": "folder", "folder": "diverged"}
+    assert out["store"]["folder"] == "diverged" and len(out["store"]["snapshot"]) == 64
     assert out["status"] == "2 runs · 2 models · 1 length · 500 steps"
     assert out["models"] == ["mamba", "resnetbk"] and out["lengths"] == [8192]
     # 2 x 500 points would be kilobytes: the job's answer carries only the choice and labels
@@ -56,7 +56,9 @@ def test_the_load_warms_the_shared_cache_so_another_worker_does_not_parse(
         raise AssertionError(f"{path} parsed again")
 
     monkeypatch.setattr(run_cache.loaders, "load_results", no_parsing)
-    fig, trace_map = figure.draw_chart(store, 0.0, "linear", "steps", None, None, None)
+    fig, trace_map, _drawn_source = figure.draw_chart(
+        store, 0.0, "linear", "steps", None, None, None
+    )
     onsets = [e for e in trace_map if e["role"] == "onset"]
     assert [e["model"] for e in onsets] == ["mamba"]
     rows = table.fill_table(store, None, None)
