@@ -151,8 +151,9 @@ def test_a_huge_folder_name_is_refused_before_the_filesystem_sees_it(
     out = source.load_source(value="folder:" + HUGE, seed=1, steps=1, sim_lengths=[],
                              models=None, lengths=None)  # fmt: skip
     assert "at most 4,096" in out["errors"][0].children
-    fig, trace_map, _drawn_source = figure.draw_chart({"kind": "folder", "folder": "y" * 1000}, 0, "linear",
-                                       "steps", None, None, None)  # fmt: skip
+    fig, trace_map, _drawn_source = figure.draw_chart(
+        {"kind": "folder", "folder": "y" * 1000}, 0, "linear", "steps", None, None, None
+    )
     assert "not a folder name" in fig["layout"]["annotations"][0]["text"]
     assert trace_map == []
 

@@ -70,7 +70,8 @@ def _page_state(page) -> dict:
     return page.evaluate(
         f"""() => {{
         const g = {GRAPH_JS};
-        const curves = g._fullData.filter(t => t.meta && ['loss', 'diverged'].includes(t.meta.role));
+        const curves = g._fullData.filter(
+            t => t.meta && ['loss', 'diverged'].includes(t.meta.role));
         const last = {{}};
         for (const t of curves) {{
             const xs = Array.from(t.x || []);
