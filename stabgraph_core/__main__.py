@@ -17,7 +17,7 @@ _NO_FIGURE = ("--help", "--version", "--detect-only")
 
 
 def _makes_figure(args: Sequence[str]) -> bool:
-    if list(args[:1]) == ["serve"]:
+    if list(args[:1]) in (["serve"], ["watch"]):
         return False
     for arg in args:
         name = arg.split("=", 1)[0]

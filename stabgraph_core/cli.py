@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
             "print a summary and export a publication figure."
         ),
         epilog="The dashboard: stabgraph serve [ROOT] [--host H] [--port P] [--workers N] "
-        "(stabgraph serve --help).",
+        "(stabgraph serve --help). Following logs as they grow: stabgraph watch ROOT "
+        "[--interval S] [--exit-on-divergence] (stabgraph watch --help).",
     )
     p.add_argument("--version", action="version", version=f"stabgraph {__version__}")
     src = p.add_argument_group("input")
@@ -310,6 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .serve import main as serve
 
         return serve(argv[1:])
+    if argv[:1] == ["watch"]:
+        from .watch import main as watch
+
+        return watch(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         detector = _detector_config(args)
