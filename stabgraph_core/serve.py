@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $WEB_CONCURRENCY, else 2)",
     )
     p.add_argument(
+        "--poll",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds between the open page's checks of its folder, 0 for never "
+        "(default: $STABGRAPH_POLL_S, else 2)",
+    )
+    p.add_argument(
         "--access-log", action="store_true", help="log every request to stdout (default: off)"
     )
     p.add_argument(
@@ -107,6 +115,8 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str],
         raise StabgraphError(f"--port {args.port}: not a port number (1-65535)")
     if args.workers is not None and args.workers < 1:
         raise StabgraphError(f"--workers {args.workers}: at least one worker is needed")
+    if args.poll is not None and not args.poll >= 0:
+        raise StabgraphError(f"--poll {args.poll}: seconds, 0 or more")
     env = dict(os.environ)
     given = args.root if args.root is not None else env.get("STABGRAPH_RESULTS_ROOT") or None
     if given is not None:
@@ -130,6 +140,8 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str],
     env.pop("GUNICORN_BIND", None)
     if args.workers is not None:
         env["WEB_CONCURRENCY"] = str(args.workers)
+    if args.poll is not None:
+        env["STABGRAPH_POLL_S"] = f"{args.poll:g}"
     env["ACCESS_LOG"] = "-" if args.access_log else "off"
     note = None
     if args.dev or not has_gunicorn():

@@ -52,6 +52,8 @@ def test_flags_reach_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     )
     assert (env["HOST"], env["PORT"], env["WEB_CONCURRENCY"]) == ("127.0.0.1", str(port), "3")
     assert env["ACCESS_LOG"] == "-" and "GUNICORN_BIND" not in env
+    _, env, _ = serve.server_command(args(str(tmp_path), "--port", str(port), "--poll", "0.5"))
+    assert env["STABGRAPH_POLL_S"] == "0.5"
 
 
 def test_without_a_folder_only_simulated_runs_are_offered(
@@ -82,6 +84,7 @@ def test_the_development_server_where_gunicorn_cannot_run(
         (("--port", "0"), "--port 0: not a port number"),
         (("--port", "70000"), "--port 70000: not a port number"),
         (("--workers", "0"), "--workers 0: at least one worker"),
+        (("--poll", "-1"), "--poll -1.0: seconds, 0 or more"),
     ],
 )
 def test_bad_arguments_are_one_line(argv: tuple[str, ...], message: str) -> None:

@@ -1,0 +1,96 @@
+"""Live callbacks called directly: the poll, the selection kept across snapshots, the news."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+from app import config, data
+from app.callbacks import live, source
+
+
+def _jsonl(path: Path, losses: list[float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"step": k, "loss": v}) + "\n" for k, v in
+                            enumerate(losses)))  # fmt: skip
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    _jsonl(tmp_path / "exp" / "mamba_seq8192.jsonl", [4.0 * 0.99**k + 1 for k in range(300)])
+    monkeypatch.setenv("STABGRAPH_RESULTS_ROOT", str(tmp_path))
+    monkeypatch.setenv("STABGRAPH_CACHE_DIR", str(tmp_path / ".cache"))
+    return tmp_path
+
+
+def _load(before=None, **kw):
+    return source.load_source(value="folder:exp", seed=0, steps=1, sim_lengths=[],
+                              before=before, **kw)  # fmt: skip
+
+
+def test_the_poll_sends_a_new_key_only_when_the_folder_changed(root: Path) -> None:
+    store = _load()["store"]
+    options = [{"label": "Simulated runs", "value": "simulated"}]
+    key, offered = live.poll(1, store, options)
+    assert key is no_update and offered is not no_update  # the folder list: sent once
+    key, offered = live.poll(2, store, offered)
+    assert key is no_update and offered is no_update
+    with (root / "exp" / "mamba_seq8192.jsonl").open("a") as out:
+        out.write('{"step": 300, "loss": 1.0}\n')
+    key, _ = live.poll(3, store, offered)
+    assert isinstance(key, str) and key != store["snapshot"]
+    assert live.poll(4, store, offered, key)[0] is no_update  # still loading: not sent again
+
+
+def test_every_part_of_the_page_reads_the_snapshot_it_was_given(root: Path) -> None:
+    store = _load()["store"]
+    with (root / "exp" / "mamba_seq8192.jsonl").open("a") as out:
+        out.write('{"step": 300, "loss": 1.0}\n')
+    data.clear_cache()  # another worker: it must still draw the page's snapshot
+    assert data.load_source(store).runs[0].steps.size == 300
+    assert data.load_source({"kind": "folder", "folder": "exp"}).runs[0].steps.size == 301
+
+
+def test_a_new_run_is_ticked_an_unticked_one_stays_unticked(root: Path) -> None:
+    first = _load()
+    _jsonl(root / "exp" / "resnetbk_seq32768.jsonl", [3.0] * 50)
+    out = _load(before=first["store"], models=["mamba"], lengths=[],
+                model_options=first["model_options"],
+                length_options=first["length_options"])  # fmt: skip
+    assert out["models"] == ["mamba", "resnetbk"]
+    assert out["lengths"] == [32768]  # 8k was unticked by the reader; 32k is new
+
+
+def test_a_run_that_diverges_while_watched_gets_one_notice(root: Path) -> None:
+    first = _load()
+    assert first["notices"] == [] and first["notices_hidden"] is True
+    losses = [4.0 * 0.99**k + 1 for k in range(300)] + [1.2 * 1.08**k for k in range(40)]
+    _jsonl(root / "exp" / "mamba_seq8192.jsonl", losses)
+    out = _load(before=first["store"], notices=[])
+    (notice,) = out["notices"]
+    assert "Mamba 8k diverged at step 300" in notice.children
+    assert out["notices_hidden"] is False
+    again = _load(before=out["store"], notices=out["notices"])
+    assert again["notices"] is no_update  # no news: the notice stays as it is
+
+
+def test_polling_only_for_a_folder_and_not_when_paused() -> None:
+    folder = {"kind": "folder", "folder": "exp"}
+    context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "live-pause.value"}]))
+    assert live.switch({"kind": "simulated"}, [])[0] is True
+    assert live.switch(folder, []) == (False, "Live")
+    assert live.switch(folder, ["paused"]) == (True, "Paused")
+    assert live.switch(folder, {"forged": 1})[0] is True  # a forged value pauses, no 500
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("", 2.0), ("0", 0.0), ("0.1", 0.25), ("5", 5.0), ("x", 2.0), ("-1", 2.0), ("nan", 2.0)],
+)
+def test_poll_interval_from_the_environment(value: str, seconds: float) -> None:
+    assert config._poll_seconds(value) == seconds
