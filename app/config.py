@@ -5,7 +5,7 @@ STABGRAPH_REDIS_URL     Redis for background exports via Celery (default: none, 
 STABGRAPH_DEFAULT_SOURCE  what a plain address opens: ``simulated`` (default), ``folder:NAME``
                         or ``folder:.`` for every run under the results root
 STABGRAPH_CACHE_DIR     where the embedded background-callback and run caches live
-STABGRAPH_POLL_S        seconds between the open page's checks of its folder (default 2; 0 turns
+STABGRAPH_POLL_S        seconds between the open page's checks of its folder (default 1; 0 turns
                         following off)
 HOST / PORT             where ``python -m app`` listens (default 127.0.0.1:8050)
 """
@@ -25,7 +25,7 @@ class Settings:
     cache_dir: Path
     host: str
     port: int
-    poll_s: float = 2.0
+    poll_s: float = 1.0
 
 
 def load_settings() -> Settings:
@@ -42,7 +42,7 @@ def load_settings() -> Settings:
     )
 
 
-DEFAULT_POLL_S = 2.0
+DEFAULT_POLL_S = 1.0
 MIN_POLL_S = 0.25
 
 

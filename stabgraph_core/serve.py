@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="S",
         help="seconds between the open page's checks of its folder, 0 for never "
-        "(default: $STABGRAPH_POLL_S, else 2)",
+        "(default: $STABGRAPH_POLL_S, else 1)",
     )
     p.add_argument(
         "--access-log", action="store_true", help="log every request to stdout (default: off)"

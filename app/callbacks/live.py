@@ -1,6 +1,6 @@
 """Live: the open page follows its folder as training writes to it.
 
-Every ``STABGRAPH_POLL_S`` seconds (2 by default) the page asks whether its folder changed:
+Every ``STABGRAPH_POLL_S`` seconds (1 by default) the page asks whether its folder changed:
 one walk with ``stat`` only, answered by whichever worker gets the request. When the
 folder's key differs from the snapshot the page shows, the new key goes to ``LIVE_CHANGE``
 and the source callback loads the new snapshot, from which the status, the checklists, the

@@ -90,7 +90,7 @@ def test_polling_only_for_a_folder_and_not_when_paused() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("", 2.0), ("0", 0.0), ("0.1", 0.25), ("5", 5.0), ("x", 2.0), ("-1", 2.0), ("nan", 2.0)],
+    [("", 1.0), ("0", 0.0), ("0.1", 0.25), ("5", 5.0), ("x", 1.0), ("-1", 1.0), ("nan", 1.0)],
 )
 def test_poll_interval_from_the_environment(value: str, seconds: float) -> None:
     assert config._poll_seconds(value) == seconds

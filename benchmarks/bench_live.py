@@ -1,0 +1,194 @@
+"""Live runs: what following a growing folder costs, and how soon a write is drawn.
+
+Printed:
+
+- one poll over 100 idle runs (100 JSONL files): the page's check, a ``stat`` walk and the
+  snapshot key (target <= 5 ms);
+- reading a 1,000,000-line JSONL log again after 1,000 lines were appended (target <= 20 ms,
+  independent of the file's length), beside TensorBoard's ``EventAccumulator.Reload()``
+  picking up 1,000 new records at the end of a 1,000,000-record event file (it reads only
+  the new ones), measured in the same run;
+- write -> drawn: 20 appends to a run's log while the page is open in headless Chromium,
+  served by ``stabgraph serve --workers 2`` at the default poll interval; the time from each
+  write to the chart holding the new last step (p50, p95, max; target <= 2 s).
+
+    python benchmarks/bench_live.py [--appends 20] [--no-browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "scripts"))
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def _jsonl(path: Path, start: int, stop: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        out.writelines(
+            f'{{"step": {k}, "loss": {4.0 * 0.999**k + 1.0:.6f}}}\n' for k in range(start, stop)
+        )
+
+
+def bench_poll(base: Path, repeat: int = 200) -> None:
+    root = base / "poll"
+    for i in range(100):
+        _jsonl(root / "exp" / f"run{i:03d}_seq8192.jsonl", 0, 1000)
+    os.environ["STABGRAPH_RESULTS_ROOT"] = str(root)
+    os.environ["STABGRAPH_CACHE_DIR"] = str(base / "cache")
+    from app import data
+
+    store = {"kind": "folder", "folder": "exp"}
+    data.current_snapshot(store)  # warm imports and the dentry cache
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        data.current_snapshot(store)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    print(
+        f"poll over 100 idle runs: median {_ms(statistics.median(times))}, "
+        f"p95 {_ms(times[int(0.95 * len(times))])} (target <= 5 ms)"
+    )
+
+
+def bench_append(base: Path) -> None:
+    from stabgraph_core.loaders import clear_cache, load_results
+
+    log = base / "append" / "big_seq8192.jsonl"
+    _jsonl(log, 0, 1_000_000)
+    load_results(log.parent)
+    _jsonl(log, 1_000_000, 1_001_000)
+    clear_cache()
+    t0 = time.perf_counter()
+    result = load_results(log.parent)
+    ours = time.perf_counter() - t0
+    assert result.runs[0].steps.size == 1_001_000
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    folder = base / "tb"
+    writer = EventFileWriter(str(folder), max_queue_size=10_000, flush_secs=3600)
+
+    def write(start: int, stop: int) -> None:
+        for k in range(start, stop):
+            value = summary_pb2.Summary.Value(tag="loss", simple_value=1.0 + 1.0 / (k + 1))
+            writer.add_event(event_pb2.Event(step=k, summary=summary_pb2.Summary(value=[value])))
+        writer.flush()
+
+    write(0, 1_000_000)
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    acc.Reload()
+    write(1_000_000, 1_001_000)
+    t0 = time.perf_counter()
+    acc.Reload()
+    theirs = time.perf_counter() - t0
+    writer.close()
+    assert len(acc.Scalars("loss")) == 1_001_000
+    print(
+        f"1,000 lines appended to a 1,000,000-line log: stabgraph reads it again in "
+        f"{_ms(ours)} (target <= 20 ms); TensorBoard Reload() of 1,000 new records "
+        f"{_ms(theirs)}; ratio {ours / theirs:.0f}x"
+    )
+
+
+def bench_drawn(base: Path, appends: int) -> None:
+    from app_session import launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    root = base / "drawn"
+    log = root / "exp" / "mamba_seq8192.jsonl"
+    _jsonl(log, 0, 1000)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STABGRAPH_")}
+    env["STABGRAPH_CACHE_DIR"] = str(base / "drawn-cache")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "stabgraph"), "serve", str(root), "--port",
+         str(port), "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    last_js = """() => {
+        const g = document.querySelector('#graph .js-plotly-plot');
+        if (!g || !g._fullData) return -1;
+        let m = -1;
+        for (const t of g._fullData) {
+            if (!t.meta || t.meta.role !== 'loss' || !t.x) continue;
+            for (let i = 0; i < t.x.length; i++) if (t.x[i] > m) m = t.x[i];
+        }
+        return m;
+    }"""
+    try:
+        import requests
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_function(f"() => ({last_js})() >= 999", timeout=60_000)
+            latencies = []
+            step = 1000
+            pace = random.Random(0)
+            for _ in range(appends):
+                time.sleep(pace.uniform(0.1, 1.4))  # writes land anywhere in the poll cycle
+                t0 = time.perf_counter()
+                _jsonl(log, step, step + 50)
+                step += 50
+                page.wait_for_function(f"() => ({last_js})() >= {step - 1}", timeout=30_000)
+                latencies.append(time.perf_counter() - t0)
+            browser.close()
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(30)
+    latencies.sort()
+    print(
+        f"write -> drawn over {appends} appends (stabgraph serve, 2 workers, default poll): "
+        f"p50 {statistics.median(latencies):.2f} s, "
+        f"p95 {latencies[max(0, int(0.95 * len(latencies)) - 1)]:.2f} s, "
+        f"max {latencies[-1]:.2f} s (target <= 2 s)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--appends", type=int, default=20)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="stabgraph-live-") as tmp:
+        base = Path(tmp)
+        bench_poll(base)
+        bench_append(base)
+        if not args.no_browser:
+            bench_drawn(base, args.appends)
+
+
+if __name__ == "__main__":
+    main()
