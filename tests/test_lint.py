@@ -20,3 +20,12 @@ def test_ruff(args: list[str]) -> None:
         pytest.skip("ruff is not installed (make setup installs it)")
     proc = subprocess.run([ruff, *args], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_test_module_names_are_unique() -> None:
+    # tests/ folders are not packages: pytest imports each test module by its basename, so two
+    # files of one name in different folders stop the whole run at collection.
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        other = seen.setdefault(path.name, path)
+        assert other == path, f"{path.relative_to(ROOT)} has the name of {other.relative_to(ROOT)}"
