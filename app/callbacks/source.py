@@ -46,8 +46,27 @@ def follow_selection(selected: list | None, offered_before: list, available: lis
     return [v for v in available if v in selected or v not in offered_before]
 
 
-def _values(options: list | None) -> list:
-    return [o.get("value") for o in options or [] if isinstance(o, dict)]
+def _values(options: Any) -> list:
+    """The values of a checklist's options as the page sent them (anything not a list: none)."""
+    if not isinstance(options, list):
+        return []
+    return [o.get("value") for o in options if isinstance(o, dict)]
+
+
+def _kept_notices(children: Any) -> list:
+    """The notices already on the page, rebuilt from their text (the page's copy is untrusted)."""
+    if not isinstance(children, list):
+        return []
+    kept = []
+    for child in children:
+        if isinstance(child, html.Li):
+            text = child.children
+        else:
+            props = child.get("props") if isinstance(child, dict) else None
+            text = props.get("children") if isinstance(props, dict) else None
+        if isinstance(text, str):
+            kept.append(html.Li(text[:500], className="live-notice"))
+    return kept
 
 
 def _same_source(before: dict | None, now: data.Loaded) -> bool:
@@ -227,7 +246,7 @@ def load_source(
             earlier = None
         lines = news(earlier, loaded) if earlier is not None else []
         if lines:
-            kept = list(notices) if isinstance(notices, list) else []
+            kept = _kept_notices(notices)
             stamp = time.strftime("%H:%M:%S")
             kept += [html.Li(f"{stamp} {line}", className="live-notice") for line in lines]
             out["notices"], out["notices_hidden"] = kept[-20:], False

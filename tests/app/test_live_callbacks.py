@@ -79,6 +79,23 @@ def test_a_run_that_diverges_while_watched_gets_one_notice(root: Path) -> None:
     assert again["notices"] is no_update  # no news: the notice stays as it is
 
 
+def test_a_second_notice_keeps_the_first_and_forged_ones_are_dropped(root: Path) -> None:
+    _jsonl(root / "exp" / "resnetbk_seq32768.jsonl", [3.0] * 300)
+    first = _load()
+    as_sent = [  # the page's copy, as JSON: one real notice, and what a forged body may hold
+        {"type": "Li", "namespace": "dash_html_components", "props": {"children": "old news"}},
+        {"props": {"children": {"type": "Script"}}},
+        "<script>",
+        7,
+    ]
+    _jsonl(root / "exp" / "mamba_seq8192.jsonl", [1.0] * 300 + [float("nan")] + [1.0] * 50)
+    out = _load(before=first["store"], notices=as_sent, model_options=-1, length_options="x")
+    texts = [n.children for n in out["notices"]]
+    assert texts[0] == "old news" and len(texts) == 2
+    assert "Mamba 8k: first NaN/Inf loss at step 300" in texts[1]
+    assert out["models"] == ["mamba", "resnetbk"]  # forged options: everything stays drawn
+
+
 def test_polling_only_for_a_folder_and_not_when_paused() -> None:
     folder = {"kind": "folder", "folder": "exp"}
     context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "live-pause.value"}]))

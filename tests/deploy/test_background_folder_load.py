@@ -9,6 +9,7 @@ afterwards by a web worker reads it from there instead of parsing the logs again
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,9 @@ def check_loaded_and_drawn(service: Service) -> None:
     assert load["running"]["running"][indicator] is False, "the indicator shows meanwhile"
     assert load["running"]["runningOff"][indicator] is True
     props = loaded.props
-    assert props[ids.SOURCE_STORE]["data"] == {"kind": "folder", "folder": "demo"}
+    store = dict(props[ids.SOURCE_STORE]["data"])
+    assert re.fullmatch(r"[0-9a-f]{64}", store.pop("snapshot")), "the store names a snapshot"
+    assert store == {"kind": "folder", "folder": "demo"}
     assert props[ids.SOURCE_STATUS]["children"].startswith("2 runs · 1 model · 2 lengths")
     assert len(json.dumps(props)) < 2_000, "the answer carries labels, not the runs' points"
     figure = drawn.props[ids.GRAPH]["figure"]
