@@ -32,10 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import InvalidArgumentError, LoadError, NotFoundError
+from ..errors import LoadError, NotFoundError
 from ..model import Run, RunSet
 from ..walk import file_entry, walk_files
-from . import _csv as csv_io
 from . import (
     console,
     hf_trainer,
@@ -48,10 +47,11 @@ from . import (
     tensorboard,
     wandb_csv,
 )
-from ._cache import cache_size, cached_read, clear_cache
-from ._clean import read_json_runs
+from . import _incremental
+from ._cache import cache_size, cached_read
+from ._cache import clear_cache as _clear_file_cache
+from ._dispatch import read_file
 from ._identity import MANIFEST_NAME, Manifest, apply_identity, read_manifest
-from ._jsonio import GZIP_MAGIC, decode_text
 
 #: Every reader module, by format name.
 READERS = {
@@ -127,9 +127,6 @@ IGNORED_NAMES = frozenset(
     }
 )
 
-# JSON shapes in the order they are tried; the first that matches reads the file.
-_JSON_FORMATS = (long_context, hf_trainer, reference_json, tb_export, resnet_bk)
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -174,75 +171,10 @@ def _files(target: Path, within: Path | None) -> tuple[list[Path], list[LoadErro
     return found, refused
 
 
-def read_file(
-    path: Path, *, tag: str | None = None, preset: str | None = None, regex: str | None = None
-) -> list[Run]:
-    """Read one file in whatever supported format it is, identity left to the caller.
-
-    The format is chosen by name (``events.out.tfevents.*``), suffix (``.json``, ``.jsonl``,
-    ``.csv``) and then content (JSON shape, CSV header); anything else is read as a console log.
-    A gzip file (``log.jsonl.gz``) is read as the file it compresses.
-
-    Raises:
-        LoadError: unreadable, unknown format, or malformed for its format.
-    """
-    path = Path(path)
-    inner = Path(path.stem) if path.suffix.lower() == ".gz" else path
-    suffix = inner.suffix.lower()
-    try:
-        if tensorboard.matches_name(inner):
-            return tensorboard.parse(path, tag=tag)
-        if suffix == ".json":
-            return read_json_runs(path, lambda data: _from_json(data, path, tag))
-        if suffix in (".jsonl", ".ndjson"):
-            return jsonl.parse(path, tag=tag)
-        if suffix == ".csv":
-            text = csv_io.read_text(path)
-            cells = csv_io.header(text)
-            if tb_export.matches_header(cells):
-                return tb_export.from_csv(text, path)
-            if wandb_csv.matches_header(cells):
-                return wandb_csv.from_csv(text, path, tag=tag)
-            if lightning_csv.matches_header(cells):
-                return lightning_csv.from_csv(text, path, tag=tag)
-            raise LoadError(
-                path,
-                f"unknown format: a CSV without step and loss columns ({', '.join(cells[:6])})",
-            )
-        _reject_binary(path)
-        return console.from_text(csv_io.read_text(path), path, preset=preset, regex=regex)
-    except InvalidArgumentError as err:  # a bad preset or regex given in runs.toml
-        raise LoadError(path, f"{MANIFEST_NAME}: {err}") from None
-    except RecursionError:
-        raise LoadError(path, "JSON nested too deeply") from None
-    except OSError as err:
-        raise LoadError(path, f"cannot read file ({err.strerror or err})") from None
-
-
-def _from_json(data: object, path: Path, tag: str | None) -> list[Run]:
-    """Runs from a parsed JSON document, by the first format whose shape it has.
-
-    Raises:
-        LoadError: no supported shape, or malformed for its format.
-    """
-    for module in _JSON_FORMATS:
-        if module.matches(data):
-            if module is hf_trainer:
-                return module.from_json(data, path, tag=tag)
-            return module.from_json(data, path)
-    raise LoadError(path, "unknown format: a JSON file in none of the supported shapes")
-
-
-def _reject_binary(path: Path, probe: int = 8192) -> None:
-    """Fail on a binary file from its first bytes, before reading all of it as text
-    (a gzip file is let through: it is read as the text it compresses)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(probe)
-    except OSError:
-        return  # read_text reports it
-    if b"\x00" in head and not head.startswith(GZIP_MAGIC):
-        decode_text(head, path)
+def clear_cache() -> None:
+    """Forget every cached file and every grown file's read position."""
+    _clear_file_cache()
+    _incremental.clear()
 
 
 def _check_options(preset: str | None, regex: str | None) -> None:
@@ -288,7 +220,8 @@ def load_results(
             of it is one error line (the app passes its results root).
 
     ``runs.toml`` entries override ``tag``, ``preset`` and ``regex`` for the files they match.
-    Unchanged files are served from an in-process cache (see ``_cache``).
+    Unchanged files are served from an in-process cache (see ``_cache``); of a log that
+    grew since the last call, only the new lines (or records) are read (see ``_incremental``).
 
     Returns:
         The runs and the errors (paths relative to the results root).
@@ -320,11 +253,7 @@ def load_results(
             settings.get("regex", regex),
         )
         entry = cached_read(
-            file,
-            options,
-            lambda file=file, options=options: read_file(
-                file, tag=options[0], preset=options[1], regex=options[2]
-            ),
+            file, options, lambda file=file, options=options: _incremental.read(file, options)
         )
         try:
             if isinstance(entry, LoadError):

@@ -98,8 +98,7 @@ def runs_from_records(
     runs = []
     for seq_len in dict.fromkeys(lengths):
         mask = np.fromiter((n == seq_len for n in lengths), dtype=bool, count=len(lengths))
-        if seq_len is not None:
-            fields["seq_len"] = seq_len
+        fields["seq_len"] = seq_len  # records that state no length: the file's own run
         runs += build_runs(
             steps[mask],
             loss[mask],

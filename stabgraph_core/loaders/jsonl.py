@@ -31,7 +31,15 @@ def parse(path: Path, *, tag: str | None = None) -> list[Run]:
     Raises:
         LoadError: a line that is not a JSON object, or no step/loss field, with the line number.
     """
-    text = decode_text(read_bytes(path), path)
+    return from_text(decode_text(read_bytes(path), path), path, tag=tag)
+
+
+def from_text(text: str, path: Path, *, tag: str | None = None) -> list[Run]:
+    """The run in a JSONL file's text (see ``parse``).
+
+    Raises:
+        LoadError: a line that is not a JSON object, or no step/loss field, with the line number.
+    """
     body, tail = split_tail(text)
     lines = body.split("\n")[:-1]
     notes = []
