@@ -36,6 +36,7 @@ from ..errors import LoadError, NotFoundError
 from ..model import Run, RunSet
 from ..walk import file_entry, walk_files
 from . import (
+    _incremental,
     console,
     hf_trainer,
     jsonl,
@@ -47,7 +48,6 @@ from . import (
     tensorboard,
     wandb_csv,
 )
-from . import _incremental
 from ._cache import cache_size, cached_read
 from ._cache import clear_cache as _clear_file_cache
 from ._dispatch import read_file
