@@ -15,7 +15,7 @@ worker computes the same key, and an edited folder is read again. Detections are
 apart, keyed by that same source key plus the detector's settings (a frozen
 :class:`~stabgraph_core.detect.DetectorConfig`), so new settings re-run detection on the
 runs already in memory and never reload them; going back to earlier settings is a hit.
-Parsed folders are also kept on disk for every worker (``app/run_cache.py``), so a new
+Parsed folders are also kept on disk for every worker (``stabgraph_core.store``), so a new
 worker reads arrays instead of parsing logs. The page's source callback runs
 :func:`load_source` as a background job (on a thread of a web worker, or on a Celery
 worker); that job fills the on-disk cache, and the chart and table callbacks that follow
@@ -35,7 +35,8 @@ from stabgraph_core import RunSet, simulate
 from stabgraph_core.detect import DEFAULT_CONFIG, Detection, DetectorConfig, detect_run
 from stabgraph_core.errors import InvalidArgumentError, NotFoundError, StabgraphError
 from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED
-from stabgraph_core.walk import fingerprint, walk_files
+from stabgraph_core.store import RunStore
+from stabgraph_core.walk import walk_files
 
 from . import inputs
 from .config import load_settings
@@ -124,10 +125,8 @@ def current_snapshot(raw: dict[str, Any] | None) -> str | None:
     choice = parse_choice(raw)
     if choice.kind == SIMULATED:
         return None
-    from .run_cache import folder_key
-
     root = results_root()
-    return folder_key(resolve_folder(choice.folder or "", root), within=root)
+    return _store(root).key(resolve_folder(choice.folder or "", root))
 
 
 def results_root() -> Path:
@@ -221,9 +220,7 @@ def load_source(raw: dict[str, Any] | None, detector: dict[str, Any] | None = No
     root = results_root()
     folder = resolve_folder(choice.folder or "", root)
     if wanted is None:
-        from .run_cache import folder_key
-
-        wanted = folder_key(folder, within=root, listing=fingerprint(folder, within=root))
+        wanted = _store(root).key(folder)
     return _detect_cached(choice, wanted, str(root), config)
 
 
@@ -233,10 +230,9 @@ def _load_cached(
 ) -> tuple[RunSet, tuple[str, ...], str | None]:
     if choice.kind == SIMULATED:
         return simulate(choice.lengths, choice.steps, choice.seed), (), None
-    from .run_cache import load_snapshot  # shared by every worker: one parse per change
-
     root_path = Path(root or ".")
-    result, kept = load_snapshot(root_path / (choice.folder or ""), key, within=root_path)
+    # the store's disk cache is shared by every worker: one parse per change
+    result, kept = _store(root_path).load(root_path / (choice.folder or ""), snapshot=key)
     return RunSet(result.runs), tuple(_error_line(e, root) for e in result.errors), kept
 
 
@@ -254,6 +250,11 @@ def _error_line(error: StabgraphError, root: str | None) -> str:
     if relative is not None and root is not None:
         error = relative(root)
     return str(error)
+
+
+def _store(root: Path) -> RunStore:
+    """The run store of the results root, with the cache every worker shares."""
+    return RunStore(cache_dir=load_settings().cache_dir / "runs", within=root)
 
 
 def clear_cache() -> None:

@@ -207,9 +207,10 @@ def _load(args: argparse.Namespace) -> RunSet:
         raise StabgraphError(
             f"results folder not found: {root} (use --simulate to try stabgraph on simulated runs)"
         )
-    from .loaders import load_results
+    from .store import RunStore
 
-    result = load_results(root, tag=args.tag, preset=args.preset, regex=args.regex)
+    store = RunStore(tag=args.tag, preset=args.preset, regex=args.regex)
+    result, _key = store.load(root)
     for err in result.errors:
         print(f"warning: {err}", file=sys.stderr)
     for line in note_lines(result.runs):

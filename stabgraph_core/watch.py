@@ -186,10 +186,12 @@ def main(argv: Sequence[str]) -> int:
     if not args.interval > 0:
         print(f"stabgraph watch: error: --interval {args.interval}: must be > 0", file=sys.stderr)
         return 1
-    from .loaders import load_results
+    from .store import RunStore
+
+    store = RunStore(tag=args.tag, preset=args.preset, regex=args.regex)
 
     def load(path: Path):
-        return load_results(path, tag=args.tag, preset=args.preset, regex=args.regex)
+        return store.load(path)[0]  # a log that grew: only its new lines are read
 
     watcher = Watcher(root, load)
     print(f"{_now()} watching {root} every {args.interval:g} s (Ctrl-C stops)", flush=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app import data, run_cache
+from app import data
 from app.callbacks import figure, source, table
+from stabgraph_core.store import _disk as run_cache
 
 
 @pytest.fixture

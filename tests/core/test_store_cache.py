@@ -67,7 +67,7 @@ def _same(a: loaders.LoadResult, b: loaders.LoadResult) -> None:
 def test_second_load_reads_the_cache_and_gives_the_same_runs(
     two_runs_and_a_bad_file: Path, tmp_path: Path, counted_loads: list[Path]
 ) -> None:
-    from app.run_cache import cached_load
+    from stabgraph_core.store import cached_load
 
     cache = tmp_path / "cache"
     first = cached_load(two_runs_and_a_bad_file, cache_dir=cache)
@@ -87,7 +87,7 @@ def test_second_load_reads_the_cache_and_gives_the_same_runs(
 def test_any_change_in_the_folder_loads_again(
     two_runs_and_a_bad_file: Path, tmp_path: Path, counted_loads: list[Path], change: str
 ) -> None:
-    from app.run_cache import cached_load
+    from stabgraph_core.store import cached_load
 
     cache = tmp_path / "cache"
     folder = two_runs_and_a_bad_file
@@ -113,7 +113,7 @@ def test_any_change_in_the_folder_loads_again(
 def test_a_corrupt_entry_is_ignored_and_rewritten(
     two_runs_and_a_bad_file: Path, tmp_path: Path, counted_loads: list[Path]
 ) -> None:
-    from app.run_cache import cached_load
+    from stabgraph_core.store import cached_load
 
     cache = tmp_path / "cache"
     cached_load(two_runs_and_a_bad_file, cache_dir=cache)
@@ -128,7 +128,7 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(
 def test_entries_beyond_the_size_limit_are_pruned_oldest_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.run_cache import cached_load
+    from stabgraph_core.store import cached_load
 
     cache = tmp_path / "cache"
     folders = []
@@ -149,19 +149,15 @@ def test_processes_share_one_parse(two_runs_and_a_bad_file: Path, tmp_path: Path
     """Four processes load the same folder at once: exactly one of them parses it."""
     script = tmp_path / "load.py"
     script.write_text(
-        "import sys, types\n"
+        "import sys\n"
         "from pathlib import Path\n"
-        # the cache module alone, without building the Dash app in each of the four processes
-        "package = types.ModuleType('app')\n"
-        "package.__path__ = [sys.argv[3]]\n"
-        "sys.modules['app'] = package\n"
         "from stabgraph_core import loaders\n"
         "real = loaders.load_results\n"
         "def counted(path, **kw):\n"
         "    print('PARSED', flush=True)\n"
         "    return real(path, **kw)\n"
         "loaders.load_results = counted\n"
-        "from app.run_cache import cached_load\n"
+        "from stabgraph_core.store import cached_load\n"
         "result = cached_load(Path(sys.argv[1]), cache_dir=Path(sys.argv[2]))\n"
         "print('RUNS', len(result.runs))\n"
     )
@@ -187,3 +183,34 @@ def test_processes_share_one_parse(two_runs_and_a_bad_file: Path, tmp_path: Path
     assert all(p.returncode == 0 for p in procs), outputs
     assert sum(o.count("PARSED") for o in outputs) == 1
     assert all("RUNS 2" in o for o in outputs)
+
+
+def test_the_store_serves_a_snapshot_by_its_key(two_runs_and_a_bad_file: Path, tmp_path: Path):
+    from stabgraph_core.store import RunStore
+
+    folder = two_runs_and_a_bad_file
+    store = RunStore(cache_dir=tmp_path / "cache", within=folder)
+    first, key = store.load(folder)
+    assert key == store.key(folder) and len(first.runs) == 2
+    (folder / "broken.json").unlink()
+    (folder / "mamba_seq65536.jsonl").write_text('{"step": 1, "loss": 3.0}\n')
+    assert store.key(folder) != key, "a change gives a new key"
+    old, same = store.load(folder, snapshot=key)
+    assert same == key and len(old.runs) == 2 and len(old.errors) == 1
+    now, new_key = store.load(folder)
+    assert new_key == store.key(folder) and len(now.runs) == 3 and not now.errors
+
+
+def test_a_store_without_a_cache_or_with_options_reads_in_this_process(tmp_path: Path):
+    from stabgraph_core.store import RunStore
+
+    log = tmp_path / "train.log"
+    log.write_text("".join(f"s:{k} trl:{2 + 1 / (k + 1):.4f}\n" for k in range(20)))
+    plain, key = RunStore().load(tmp_path)
+    regex = RunStore(cache_dir=tmp_path / "cache", regex=r"s:(?P<step>\d+) trl:(?P<loss>\S+)")
+    custom, _ = regex.load(tmp_path)
+    assert not (tmp_path / "cache").exists(), "no entry keyed without its options"
+    assert (
+        plain.runs[0].metadata["preset"] == "llmc" and custom.runs[0].metadata["preset"] == "regex"
+    )
+    assert len(key) == 64

@@ -1,8 +1,9 @@
-"""A cache of loaded results folders on disk, shared by every gunicorn worker and Celery worker.
+"""A cache of loaded results folders on disk, shared by every process that reads them
+(every gunicorn and Celery worker of the app).
 
 Each worker process keeps its own small in-memory cache, but a new worker (or another one
 behind the load balancer) would otherwise parse the same large folder again. Here the first
-process to load a folder writes its runs to ``STABGRAPH_CACHE_DIR/runs/<key>.npz``; the others
+process to load a folder writes its runs to ``<cache_dir>/<key>.npz``; the others
 read the arrays back, which is many times faster than parsing TensorBoard or JSON logs.
 
 The key is a hash of the folder's path and, for every file below it, its relative path, size
@@ -31,13 +32,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-import stabgraph_core
-from stabgraph_core import errors as core_errors
-from stabgraph_core import loaders
-from stabgraph_core.model import Run, RunSet
-from stabgraph_core.walk import fingerprint
-
-from .config import load_settings
+from .. import __version__, loaders
+from .. import errors as core_errors
+from ..model import Run, RunSet
+from ..walk import fingerprint
 
 FORMAT = 1
 DEFAULT_MAX_MB = 2048
@@ -47,7 +45,7 @@ _META = "__meta__"
 def cached_load(
     folder: Path,
     *,
-    cache_dir: Path | None = None,
+    cache_dir: Path,
     within: Path | None = None,
     listing: tuple | None = None,
 ) -> loaders.LoadResult:
@@ -55,7 +53,7 @@ def cached_load(
 
     Args:
         folder: a results folder (already checked to lie inside the results root).
-        cache_dir: where entries live; defaults to ``STABGRAPH_CACHE_DIR/runs``.
+        cache_dir: where entries live (the app uses ``STABGRAPH_CACHE_DIR/runs``).
         within: no file outside this folder is opened (the app passes its results root).
         listing: the folder's ``walk.fingerprint`` when the caller has just taken it, so
             the folder is not walked again for the key.
@@ -72,7 +70,7 @@ def cached_load(
 
 
 def load_snapshot(
-    folder: Path, key: str, *, cache_dir: Path | None = None, within: Path | None = None
+    folder: Path, key: str, *, cache_dir: Path, within: Path | None = None
 ) -> tuple[loaders.LoadResult, str]:
     """The folder as it was when its key was ``key``, or as it is now if that is gone.
 
@@ -86,7 +84,7 @@ def load_snapshot(
         the entry for ``key`` is no longer in the cache).
     """
     folder = Path(folder).resolve()
-    directory = cache_dir or load_settings().cache_dir / "runs"
+    directory = Path(cache_dir)
     directory.mkdir(parents=True, exist_ok=True)
     hit = _read(directory / f"{key}.npz")
     if hit is not None:
@@ -115,14 +113,14 @@ def folder_key(folder: Path, *, within: Path | None = None, listing: tuple | Non
     same walk the loaders read, which leaves out files that vanish while it runs.
     """
     files = fingerprint(folder, within=within) if listing is None else listing
-    payload = [FORMAT, stabgraph_core.__version__, _code_key(), str(folder), list(files)]
+    payload = [FORMAT, __version__, _code_key(), str(folder), list(files)]
     return hashlib.sha256(orjson.dumps(payload)).hexdigest()
 
 
 @cache
 def _code_key() -> list[tuple[str, int, int]]:
     """Size and mtime of the loader and model sources: a changed parser invalidates entries."""
-    root = Path(stabgraph_core.__file__).parent
+    root = Path(__file__).resolve().parents[1]
     paths = sorted(
         [root / "model.py", root / "errors.py", root / "walk.py", *root.glob("loaders/*.py")]
     )
