@@ -26,6 +26,7 @@ class Settings:
     host: str
     port: int
     poll_s: float = 1.0
+    finished_after_s: float = 120.0
 
 
 def load_settings() -> Settings:
@@ -39,11 +40,21 @@ def load_settings() -> Settings:
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8050")),
         poll_s=_poll_seconds(os.environ.get("STABGRAPH_POLL_S", "")),
+        finished_after_s=_seconds(os.environ.get("STABGRAPH_FINISHED_AFTER_S", ""), 120.0),
     )
 
 
 DEFAULT_POLL_S = 1.0
 MIN_POLL_S = 0.25
+
+
+def _seconds(value: str, default: float) -> float:
+    """A positive number of seconds from the environment; anything else: the default."""
+    try:
+        seconds = float(value) if value.strip() else default
+    except ValueError:
+        return default
+    return seconds if seconds > 0 and seconds != float("inf") else default
 
 
 def _poll_seconds(value: str) -> float:

@@ -26,6 +26,7 @@ re-runs detection, never the parse.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +101,29 @@ class Loaded:
         if self.snapshot is not None:
             raw["snapshot"] = self.snapshot
         return raw
+
+
+def run_states(loaded: Loaded, now: float | None = None) -> dict[str, str]:
+    """``running`` or ``finished`` per run of a folder, by when its file last changed.
+
+    A run is running while its log was written to within ``STABGRAPH_FINISHED_AFTER_S``
+    seconds (120 by default); a file that is gone counts as finished. Simulated runs: none.
+    """
+    if loaded.snapshot is None or loaded.choice.kind == SIMULATED:
+        return {}
+    settings = load_settings()
+    folder = resolve_folder(loaded.choice.folder or "", settings.results_root)
+    now = time.time() if now is None else now
+    states, seen = {}, {}
+    for run in loaded.runs:
+        if run.source not in seen:
+            try:
+                seen[run.source] = os.stat(folder / run.source).st_mtime
+            except OSError:
+                seen[run.source] = float("-inf")
+        age = now - seen[run.source]
+        states[run.run_id] = "running" if age < settings.finished_after_s else "finished"
+    return states
 
 
 def parse_choice(raw: dict[str, Any] | None) -> SourceChoice:

@@ -26,6 +26,7 @@ LIVE_TICK = "live-tick"  # dcc.Interval: one poll of the folder (stat only) per 
 LIVE_CHANGE = "live-change"  # the folder's new snapshot key, when a poll finds one
 LIVE_PAUSE = "live-pause"
 LIVE_STATUS = "live-status"
+LIVE_RUNS = "live-runs"  # how many runs are being written to (running) or not (finished)
 LIVE_NOTICES = "live-notices"  # runs that diverged (or got a NaN) while the page was open
 LIVE_NOTICE_LIST = "live-notice-list"
 LIVE_DISMISS = "live-dismiss"

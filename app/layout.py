@@ -52,6 +52,12 @@ TABLE_COLUMNS = [
         "headerTooltip": "Divergence found in the raw loss",
     },
     {"field": "spikes", "headerName": "Spikes", "type": "numericColumn", "maxWidth": 100},
+    {
+        "field": "state",
+        "headerName": "State",
+        "headerTooltip": "running: its log changed in the last 2 minutes; finished: it did not",
+        "maxWidth": 110,
+    },
     {"field": "source", "headerName": "File", "tooltipField": "source", "minWidth": 160},
     {"field": "notes", "headerName": "Notes", "tooltipField": "notes", "minWidth": 260},
 ]
@@ -165,6 +171,7 @@ def _live_row() -> html.Div:
         [
             html.Span(className="live-dot"),
             html.Span(id=ids.LIVE_STATUS, className="live-status", role="status"),
+            html.Span(id=ids.LIVE_RUNS, className="live-runs"),
             dcc.Checklist(
                 id=ids.LIVE_PAUSE,
                 options=[{"label": "Pause", "value": "paused"}],

@@ -40,30 +40,46 @@ def switch(store: dict | None, paused: list | None) -> tuple[bool, Any]:
     return is_paused, "Paused" if is_paused else "Live"
 
 
+def runs_line(loaded: data.Loaded) -> str:
+    """``2 running · 1 finished``: which runs' logs are still being written to."""
+    states = list(data.run_states(loaded).values())
+    parts = [f"{states.count(s)} {s}" for s in ("running", "finished") if s in states]
+    return " · ".join(parts)
+
+
 @callback(
     Output(ids.LIVE_CHANGE, "data"),
     Output(ids.SOURCE, "options"),
+    Output(ids.LIVE_RUNS, "children"),
     Input(ids.LIVE_TICK, "n_intervals"),
     State(ids.SOURCE_STORE, "data"),
     State(ids.SOURCE, "options"),
     State(ids.LIVE_CHANGE, "data"),
+    State(ids.LIVE_RUNS, "children"),
     prevent_initial_call=True,
 )
 def poll(
-    _tick: int | None, store: dict | None, offered: list | None, pending: Any = None
-) -> tuple[Any, Any]:
-    """The folder's new snapshot key when it changed, and the Source list when it did."""
+    _tick: int | None,
+    store: dict | None,
+    offered: list | None,
+    pending: Any = None,
+    runs_shown: Any = None,
+) -> tuple[Any, Any, Any]:
+    """The folder's new snapshot key when it changed, the Source list when it did, and
+    how many runs are running or finished when that changed."""
     options = layout.source_options()
     new_options = options if options != offered else no_update
     if not isinstance(store, dict) or store.get("kind") != "folder":
-        return no_update, new_options
+        return no_update, new_options, no_update
     try:
         now = data.current_snapshot(store)
         shown = inputs.source_store(store).get("snapshot")
+        line = runs_line(data.load_source(store))
     except StabgraphError:
-        return no_update, new_options  # the folder went away: the next load says so
+        return no_update, new_options, no_update  # the folder went away: the load says so
     # ``pending``: a change already sent, still loading (a large folder): not sent again
-    return (now if now not in (shown, pending) else no_update), new_options
+    change = now if now not in (shown, pending) else no_update
+    return change, new_options, (line if line != runs_shown else no_update)
 
 
 @callback(

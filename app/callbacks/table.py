@@ -27,6 +27,7 @@ def _step(diverged: bool | None, step: int | None) -> str:
 def table_rows(loaded: data.Loaded, models: list | None, lengths: list | None) -> list[dict]:
     """One row per shown run: final/min/mean loss, NaN/Inf counts, divergence, spikes."""
     rows = []
+    states = data.run_states(loaded)
     for run in view.shown_runs(loaded.runs, models, lengths):
         stats = run_stats(run) or {}
         found = loaded.detections.get(run.run_id)
@@ -42,6 +43,7 @@ def table_rows(loaded: data.Loaded, models: list | None, lengths: list | None) -
                 "declared": _step(run.diverged, run.divergence_step),
                 "detected": _step(found.diverged, found.divergence_step) if found else "—",
                 "spikes": len(found.spikes) if found else None,
+                "state": states.get(run.run_id, ""),
                 "source": run.source,
                 "notes": "; ".join(run.notes),
             }
@@ -55,11 +57,17 @@ def table_rows(loaded: data.Loaded, models: list | None, lengths: list | None) -
     Input(ids.MODELS, "value"),
     Input(ids.LENGTHS, "value"),
     Input(ids.DETECT_STORE, "data"),
+    Input(ids.LIVE_RUNS, "children"),
 )
 def fill_table(
-    source: dict | None, models: list | None, lengths: list | None, detector: dict | None = None
+    source: dict | None,
+    models: list | None,
+    lengths: list | None,
+    detector: dict | None = None,
+    _states: Any = None,
 ) -> list[dict]:
-    """The table for the selected runs (statistics from the raw data, not the chart's)."""
+    """The table for the selected runs (statistics from the raw data, not the chart's);
+    filled again when a run turns from running to finished."""
     try:
         models, lengths = inputs.models(models), inputs.lengths(lengths)
     except StabgraphError as err:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -36,15 +38,35 @@ def _load(before=None, **kw):
 def test_the_poll_sends_a_new_key_only_when_the_folder_changed(root: Path) -> None:
     store = _load()["store"]
     options = [{"label": "Simulated runs", "value": "simulated"}]
-    key, offered = live.poll(1, store, options)
+    key, offered, runs = live.poll(1, store, options)
     assert key is no_update and offered is not no_update  # the folder list: sent once
-    key, offered = live.poll(2, store, offered)
-    assert key is no_update and offered is no_update
+    assert runs == "1 running"
+    key, offered, runs = live.poll(2, store, offered, None, runs)
+    assert key is no_update and offered is no_update and runs is no_update
     with (root / "exp" / "mamba_seq8192.jsonl").open("a") as out:
         out.write('{"step": 300, "loss": 1.0}\n')
-    key, _ = live.poll(3, store, offered)
+    key, _, _ = live.poll(3, store, offered)
     assert isinstance(key, str) and key != store["snapshot"]
     assert live.poll(4, store, offered, key)[0] is no_update  # still loading: not sent again
+
+
+def test_a_run_whose_log_stopped_changing_is_finished(root: Path, monkeypatch) -> None:
+    from app.callbacks import table
+
+    _jsonl(root / "exp" / "resnetbk_seq32768.jsonl", [3.0] * 50)
+    monkeypatch.setenv("STABGRAPH_FINISHED_AFTER_S", "60")
+    old = time.time() - 61
+    os.utime(root / "exp" / "resnetbk_seq32768.jsonl", (old, old))
+    store = _load()["store"]
+    loaded = data.load_source(store)
+    states = data.run_states(loaded)
+    assert sorted(states.values()) == ["finished", "running"]
+    assert live.runs_line(loaded) == "1 running · 1 finished"
+    rows = {r["run"]: r["state"] for r in table.fill_table(store, None, None)}
+    assert rows == {"Mamba 8k": "running", "ResNet-BK 32k": "finished"}
+    later = data.run_states(loaded, now=time.time() + 120)
+    assert set(later.values()) == {"finished"}
+    assert data.run_states(data.load_source({"kind": "simulated"})) == {}
 
 
 def test_every_part_of_the_page_reads_the_snapshot_it_was_given(root: Path) -> None:
