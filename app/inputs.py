@@ -199,7 +199,7 @@ _SNAPSHOT = re.compile(r"[0-9a-f]{64}")
 
 
 def snapshot(value: Any) -> str:
-    """The key of one loaded state of a folder (a SHA-256 hex digest, see ``stabgraph_core.store``)."""
+    """The key of one loaded state of a folder (a SHA-256 hex digest, see ``store``)."""
     key = text(value, "snapshot", 64)
     if not _SNAPSHOT.fullmatch(key):
         raise InvalidArgumentError("snapshot is not a snapshot key")
