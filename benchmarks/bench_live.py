@@ -12,7 +12,10 @@ Printed:
   served by ``stabgraph serve --workers 2`` at the default poll interval; the time from each
   write to the chart holding the new last step (p50, p95, max; target <= 2 s).
 
-    python benchmarks/bench_live.py [--appends 20] [--no-browser]
+- with ``--memory-minutes 10``: a page left open that long on a log growing by 100 lines a
+  second; the server's and Chromium's memory (PSS) and the page's JS heap once a minute.
+
+    python benchmarks/bench_live.py [--appends 20] [--no-browser] [--memory-minutes 10]
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,36 +146,34 @@ def bench_append(base: Path) -> None:
     )
 
 
-def bench_drawn(base: Path, appends: int) -> None:
-    from app_session import launch_chromium
-    from playwright.sync_api import sync_playwright
+LAST_STEP_JS = """() => {
+    const g = document.querySelector('#graph .js-plotly-plot');
+    if (!g || !g._fullData) return -1;
+    let m = -1;
+    for (const t of g._fullData) {
+        if (!t.meta || t.meta.role !== 'loss' || !t.x) continue;
+        for (let i = 0; i < t.x.length; i++) if (t.x[i] > m) m = t.x[i];
+    }
+    return m;
+}"""
 
-    root = base / "drawn"
-    log = root / "exp" / "mamba_seq8192.jsonl"
-    _jsonl(log, 0, 1000)
+
+@contextmanager
+def _served(root: Path, cache: Path) -> Iterator[tuple[subprocess.Popen, int]]:
+    """``stabgraph serve ROOT --workers 2`` on a free port, stopped afterwards."""
+    import requests
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STABGRAPH_")}
-    env["STABGRAPH_CACHE_DIR"] = str(base / "drawn-cache")
+    env["STABGRAPH_CACHE_DIR"] = str(cache)
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "stabgraph"), "serve", str(root), "--port",
          str(port), "--workers", "2"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    last_js = """() => {
-        const g = document.querySelector('#graph .js-plotly-plot');
-        if (!g || !g._fullData) return -1;
-        let m = -1;
-        for (const t of g._fullData) {
-            if (!t.meta || t.meta.role !== 'loss' || !t.x) continue;
-            for (let i = 0; i < t.x.length; i++) if (t.x[i] > m) m = t.x[i];
-        }
-        return m;
-    }"""
     try:
-        import requests
-
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -181,25 +184,35 @@ def bench_drawn(base: Path, appends: int) -> None:
             if time.monotonic() > deadline:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
-        with sync_playwright() as pw:
-            browser = launch_chromium(pw)
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_function(f"() => ({last_js})() >= 999", timeout=60_000)
-            latencies = []
-            step = 1000
-            pace = random.Random(0)
-            for _ in range(appends):
-                time.sleep(pace.uniform(0.1, 1.4))  # writes land anywhere in the poll cycle
-                t0 = time.perf_counter()
-                _jsonl(log, step, step + 50)
-                step += 50
-                page.wait_for_function(f"() => ({last_js})() >= {step - 1}", timeout=30_000)
-                latencies.append(time.perf_counter() - t0)
-            browser.close()
+        yield server, port
     finally:
         os.killpg(server.pid, 15)
         server.wait(30)
+
+
+def bench_drawn(base: Path, appends: int) -> None:
+    from app_session import launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    root = base / "drawn"
+    log = root / "exp" / "mamba_seq8192.jsonl"
+    _jsonl(log, 0, 1000)
+    with _served(root, base / "drawn-cache") as (_server, port), sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function(f"() => ({LAST_STEP_JS})() >= 999", timeout=60_000)
+        latencies = []
+        step = 1000
+        pace = random.Random(0)
+        for _ in range(appends):
+            time.sleep(pace.uniform(0.1, 1.4))  # writes land anywhere in the poll cycle
+            t0 = time.perf_counter()
+            _jsonl(log, step, step + 50)
+            step += 50
+            page.wait_for_function(f"() => ({LAST_STEP_JS})() >= {step - 1}", timeout=30_000)
+            latencies.append(time.perf_counter() - t0)
+        browser.close()
     latencies.sort()
     print(
         f"write -> drawn over {appends} appends (stabgraph serve, 2 workers, default poll): "
@@ -209,10 +222,80 @@ def bench_drawn(base: Path, appends: int) -> None:
     )
 
 
+def _tree_rss_mb(pid: int) -> float:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        return _pss_mb([parent, *parent.children(recursive=True)])
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def _pss_mb(procs) -> float:
+    import psutil
+
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_full_info().pss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total / 2**20
+
+
+def bench_memory(base: Path, minutes: float) -> None:
+    """A page left open on a log that grows by 100 lines a second: memory over time."""
+    from app_session import launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    root = base / "memory"
+    log = root / "exp" / "mamba_seq8192.jsonl"
+    _jsonl(log, 0, 1000)
+    samples: list[tuple[float, int, float, float, float]] = []
+    with _served(root, base / "memory-cache") as (server, port), sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function(f"() => ({LAST_STEP_JS})() >= 999", timeout=60_000)
+        step, t_start, next_sample = 1000, time.monotonic(), 0.0
+        while (elapsed := time.monotonic() - t_start) < minutes * 60:
+            _jsonl(log, step, step + 100)
+            step += 100
+            if elapsed >= next_sample:
+                page.wait_for_function(f"() => ({LAST_STEP_JS})() >= {step - 101}", timeout=30_000)
+                heap = page.evaluate("() => performance.memory.usedJSHeapSize") / 2**20
+                import psutil
+
+                chromium = _pss_mb(
+                    p for p in psutil.Process().children(recursive=True) if "chrom" in p.name()
+                )
+                samples.append((elapsed, step, _tree_rss_mb(server.pid), heap, chromium))
+                next_sample += 60
+            time.sleep(1.0)
+        browser.close()
+    print(f"page left open {minutes:g} min on a log growing by 100 lines/s (PSS, MB):")
+    for elapsed, points, server_mb, heap, chromium in samples:
+        print(
+            f"  {elapsed / 60:4.1f} min  {points:7,} points  server {server_mb:6.1f}  "
+            f"page JS heap {heap:5.1f}  Chromium {chromium:6.1f}"
+        )
+    first, last = samples[0], samples[-1]
+    data_mb = (last[1] - first[1]) * 8 * 3 / 2**20  # steps, loss, one copy of the detector's
+    print(
+        f"  growth: server {last[2] - first[2]:+.1f} MB, page heap {last[3] - first[3]:+.1f} MB, "
+        f"Chromium {last[4] - first[4]:+.1f} MB, for {last[1] - first[1]:,} new points "
+        f"(~{data_mb:.1f} MB of arrays per copy kept)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--appends", type=int, default=20)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--memory-minutes", type=float, default=0, help="also leave a page open this long"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stabgraph-live-") as tmp:
         base = Path(tmp)
@@ -220,6 +303,8 @@ def main() -> None:
         bench_append(base)
         if not args.no_browser:
             bench_drawn(base, args.appends)
+            if args.memory_minutes:
+                bench_memory(base, args.memory_minutes)
 
 
 if __name__ == "__main__":

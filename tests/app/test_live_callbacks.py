@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dash import no_update
 from dash._callback_context import context_value
@@ -28,6 +30,13 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("STABGRAPH_RESULTS_ROOT", str(tmp_path))
     monkeypatch.setenv("STABGRAPH_CACHE_DIR", str(tmp_path / ".cache"))
     return tmp_path
+
+
+def _values(x) -> np.ndarray:
+    """A trace's x as the figure holds it: a list, or Plotly's typed-array dict."""
+    if isinstance(x, dict):
+        return np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"]))
+    return np.asarray(x)
 
 
 def _load(before=None, **kw):
@@ -133,3 +142,40 @@ def test_polling_only_for_a_folder_and_not_when_paused() -> None:
 )
 def test_poll_interval_from_the_environment(value: str, seconds: float) -> None:
     assert config._poll_seconds(value) == seconds
+
+
+def test_a_live_redraw_patches_only_what_changed(root: Path) -> None:
+    from app.callbacks import figure
+
+    _jsonl(root / "exp" / "resnetbk_seq32768.jsonl", [3.0 - k / 1000 for k in range(300)])
+    first = _load()["store"]
+    context_value.set(AttributeDict(triggered_inputs=[{"prop_id": "source-store.data"}]))
+    whole, trace_map, drawn = figure.draw_chart(first, 0, "linear", "steps", None, None, None)
+    assert isinstance(whole, dict) and drawn == {"label": "exp", "snapshot": first["snapshot"]}
+    with (root / "exp" / "mamba_seq8192.jsonl").open("a") as out:
+        out.writelines(json.dumps({"step": k, "loss": 1.0}) + "\n" for k in range(300, 320))
+    now = _load(before=first)["store"]
+    patch, new_map, drawn = figure.draw_chart(now, 0, "linear", "steps", None, None, None,
+                                              None, None, drawn)  # fmt: skip
+    assert not isinstance(patch, dict), "the same runs: a Patch, not the whole figure"
+    assert new_map == trace_map and drawn["snapshot"] == now["snapshot"]
+    operations = patch.to_plotly_json()["operations"]
+    changed = {op["location"][1] for op in operations if op["location"][0] == "data"}
+    mamba = {i for i, e in enumerate(trace_map) if (e["run_id"] or "").startswith("mamba")}
+    assert changed and changed <= mamba, "the resnetbk traces are not sent again"
+    xs = [op["params"]["value"] for op in operations if op["location"][2:] == ["x"]]
+    assert any(_values(x).max() == 319 for x in xs), "the new points are in the patch"
+    # a new run: the traces are not the same ones, so the figure is sent whole
+    _jsonl(root / "exp" / "mamba_seq65536.jsonl", [2.0] * 100)
+    later = _load(before=now)["store"]
+    again = figure.draw_chart(later, 0, "linear", "steps", None, None, None, None, None, drawn)
+    assert isinstance(again[0], dict) and len(again[0]["data"]) > len(whole["data"])
+    # what the page sends as the drawn source is untrusted
+    for forged in (
+        "exp/",
+        ["x"],
+        {"label": 3, "snapshot": "zz"},
+        {"label": "exp/", "snapshot": "0" * 64},
+    ):
+        out = figure.draw_chart(later, 0, "linear", "steps", None, None, None, None, None, forged)
+        assert isinstance(out[0], dict) and out[0]["data"]

@@ -56,6 +56,12 @@ def test_the_wheel_holds_the_dashboard_under_its_own_name(dist: Path) -> None:
         f"stabgraph-{version}.dist-info/licenses/LICENSE",
     ):
         assert needed in names, needed
+    # every module of the checkout is in the wheel (a new sub-package must be listed)
+    repo = Path(__file__).resolve().parents[2]
+    for folder, installed in (("stabgraph_core", "stabgraph_core"), ("app", "stabgraph_app")):
+        for module in (repo / folder).rglob("*.py"):
+            rel = module.relative_to(repo / folder).as_posix()
+            assert f"{installed}/{rel}" in names, f"{folder}/{rel} is not in the wheel"
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
 
 
