@@ -16,9 +16,8 @@ from stabgraph_core import summarize, to_json
 from stabgraph_core.errors import InvalidArgumentError
 
 from . import charts, data, view
+from .inputs import FORMATS
 
-FIGURE_FORMATS = ("pdf", "svg", "eps", "png", "html")
-FORMATS = (*FIGURE_FORMATS, "json", "csv")
 MIME = {
     "pdf": "application/pdf",
     "svg": "image/svg+xml",

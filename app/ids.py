@@ -71,3 +71,6 @@ SHOW_DIVERGENCE = "divergence"
 SHOW_SPIKES = "spikes"
 SHOW_STABLE = "stable"
 SHOW_RAW = "raw"
+
+# Not an id: the x range a double-click on the chart asks for (Plotly's autorange)
+ZOOM_RESET = "reset"

@@ -27,7 +27,10 @@ from stabgraph_core.simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAUL
 from stabgraph_core.smoothing import MAX_WEIGHT
 
 from . import detection, ids
-from .view import RESET
+
+#: What the Download menu offers: the figure in each format, the summary and the data.
+FIGURE_FORMATS = ("pdf", "svg", "eps", "png", "html")
+FORMATS = (*FIGURE_FORMATS, "json", "csv")
 
 MAX_TEXT = 4096  # characters of any free text the page sends (a URL, a folder choice)
 MAX_NAME_BYTES = 255  # a folder name, as the filesystem allows it
@@ -280,7 +283,7 @@ def x_range(relayout: Any) -> tuple[float, float] | str | None:
     """The x-range a zoom or pan (the chart's ``relayoutData``) moved to.
 
     Returns:
-        ``(low, high)``, :data:`RESET` for autorange (a double-click), or None when the x
+        ``(low, high)``, :data:`ids.ZOOM_RESET` for autorange (a double-click), or None when the x
         axis did not move (a y-only zoom, a resize, a date axis).
 
     Raises:
@@ -290,7 +293,7 @@ def x_range(relayout: Any) -> tuple[float, float] | str | None:
         return None
     event = mapping(relayout, "the chart's zoom", MAX_RELAYOUT_KEYS)
     if event.get("xaxis.autorange"):
-        return RESET
+        return ids.ZOOM_RESET
     if "xaxis.range[0]" in event and "xaxis.range[1]" in event:
         ends = [event["xaxis.range[0]"], event["xaxis.range[1]"]]
     elif "xaxis.range" in event:
@@ -426,8 +429,6 @@ def n_clicks(value: Any) -> int:
 
 def export_format(value: Any) -> str:
     """The Download format."""
-    from .downloads import FORMATS  # downloads builds on the chart, which builds on data
-
     return one_of(value, "Download format", FORMATS, "pdf")
 
 

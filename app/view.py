@@ -140,7 +140,7 @@ def highlight_patch(trace_map_: list[dict[str, Any]], run_id: str | None) -> Pat
     return patch
 
 
-RESET = "reset"
+RESET = ids.ZOOM_RESET  # the x range a double-click asks for (autorange)
 _ARRAYS = ("x", "y", "customdata", "text", "hovertext")
 
 

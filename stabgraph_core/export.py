@@ -13,7 +13,7 @@ would reload it after each). Each export draws the figure once, with plotly.js i
 page, and makes every format it asks for from that one drawing (``_render.js``): the draw
 is the slowest step, and kaleido's own page function would repeat it per format.
 
-Sizes: the figure is laid out at 96 CSS px per inch (see ``figure.py``), so PDF and SVG
+Sizes: the figure is laid out at 96 CSS px per inch (see ``page.py``), so PDF and SVG
 come out at the figure's size in inches, and a PNG at ``dpi`` is rendered at
 ``scale = dpi / 96`` (12 x 7 in at 300 dpi = 3600 x 2100 px). EPS is made from the SVG
 by cairosvg, keeping vector paths and text. Files are written to a temporary file in the
@@ -39,8 +39,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._figure_style import HEIGHT_PX, PX_PER_INCH, WIDTH_PX
 from .errors import ExportError, InvalidArgumentError
+from .page import HEIGHT_PX, PX_PER_INCH, WIDTH_PX
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .downsample import IdentityLRU
+from ..downsample import IdentityLRU
 
 # full-series scans remembered per read-only series (small index arrays): NaN/Inf steps per
 # run, and where a curve leaves a capped axis

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._figure_scans import _ABOVE, _count_between, _first_and_peak_above, _nonfinite_indices
-from ._figure_style import CAP_SAMPLE, DIVERGENCE_COLOR, _meta, _tint, short
-from .detect import Detection
-from .downsample import MIN_POINTS, downsample_cached
-from .errors import InvalidArgumentError
-from .model import Run
-from .smoothing import smooth_cached
+from ..detect import Detection
+from ..downsample import MIN_POINTS, downsample_cached
+from ..errors import InvalidArgumentError
+from ..model import Run
+from ..smoothing import smooth_cached
+from ._scans import _ABOVE, _count_between, _first_and_peak_above, _nonfinite_indices
+from ._style import CAP_SAMPLE, DIVERGENCE_COLOR, _meta, _tint, short
 
 if TYPE_CHECKING:
-    from .figure import FigureOptions
+    from ._options import FigureOptions
 
 
 class _Curve:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 if TYPE_CHECKING:
-    from .detect import DetectorConfig
+    from ._types import DetectorConfig
 
 _MAD_TO_SIGMA = 1.4826  # MAD of a normal sample x 1.4826 = its standard deviation
 _NOISE_SAMPLES = 64  # differences per noise block actually used (a subsample past this)

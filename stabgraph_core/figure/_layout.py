@@ -8,22 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._figure_curves import _Curve, _y_range
-from ._figure_style import (
+from ..model import NO_LENGTH_LABEL, length_label, model_display_name
+from ..page import HEIGHT_PX, WIDTH_PX
+from ._curves import _Curve, _y_range
+from ._style import (
     _LABEL_CHAR_PX,
     _PLOT_PX,
     _ROLE_KEY,
     DIVERGENCE_COLOR,
     FONT_FAMILY,
-    HEIGHT_PX,
-    WIDTH_PX,
     _meta,
     short,
 )
-from .model import NO_LENGTH_LABEL, length_label, model_display_name
 
 if TYPE_CHECKING:
-    from .figure import FigureOptions
+    from ._options import FigureOptions
 
 
 def _onset_traces(

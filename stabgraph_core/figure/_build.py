@@ -1,161 +1,34 @@
-"""The one Plotly figure of loss curves, used by the CLI exports and the Dash app alike.
-
-What is drawn (see ``model.py`` for what a run and a step are):
-
-- a loss curve per run: colour by model, dash style by sequence length; after the run's
-  divergence onset the curve goes on in the divergence colour, and the onset gets an X
-  marker with the run's length as a label (placed at the nearest finite value when the
-  onset step itself is NaN);
-- with smoothing, TensorBoard's debiased EMA as the curve and the raw loss faintly behind;
-- shaded stable regions (steps where every run of each model that never diverged is
-  stable), spike peaks, NaN/Inf steps as a rug near the top edge (one segment per
-  stretch of consecutive NaN/Inf steps, at most ``RUG_MAX_STRETCHES`` per run; counts in
-  the legend and hover), and an "off the chart" marker where a curve leaves a capped y-axis;
-- one grouped legend: model status, sequence length, non-finite loss.
-
-Every trace carries ``meta = {"run_id", "model", "seq_len", "seed", "role"}`` so a caller
-can find traces by run and role and toggle them (``dash.Patch``) without rebuilding.
-Roles: ``raw``, ``loss``, ``diverged``, ``onset``, ``spikes``, ``nonfinite``,
-``offchart`` (at most one each per run, only when there is something to draw) and
-``key`` (legend-only entries, ``run_id`` None). The stable band is not a trace but
-``layout.shapes`` (drawn under the grid lines in an opaque tint, so EPS stays vector);
-``layout.meta`` holds ``stable_models`` and ``y_top`` (the y cap, None when uncapped).
-Everything drawn is opaque: PostScript has no transparency, and cairo would otherwise
-rasterise those parts of an EPS.
-
-Cost: with ``max_points`` set, every step of every run is touched only by the smoothing,
-the downsampler and a few whole-array reductions; everything else (the y cap, the rug,
-onsets, hover data) works on the chosen points, a sample or the non-finite indices, so
-10 runs x 1M steps build in about a tenth of a second. For read-only runs (the app's) the
-smoothed curves, chosen points and full-series scans are remembered per process in
-bounded LRU caches keyed by the arrays' identity, so redrawing with another option that
-does not move the points takes about ten milliseconds; writable runs are computed afresh
-every time, and either way the figure is the same.
-
-The figure is sized for print: 12 x 7 in at 96 CSS px per inch (1152 x 672 px), so a PDF
-or SVG comes out 12 x 7 in and a PNG at ``dpi`` uses ``scale = dpi / 96``.
-"""
+"""Builds the loss-curve figure: :func:`figure_dict` and the stable band (see the package)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from . import _figure_scans
-from . import downsample as _downsample
-from . import smoothing as _smoothing
-from ._figure_curves import _Curve, _step_to_x, _y_top
-from ._figure_layout import _key_traces, _layout, _onset_traces, _rank_legend
-from ._figure_style import (
+from .. import downsample as _downsample
+from .. import smoothing as _smoothing
+from ..detect import Detection, detect_run
+from ..errors import InvalidArgumentError
+from ..model import Run, length_label, model_display_name
+from . import _scans
+from ._curves import _Curve, _step_to_x, _y_top
+from ._layout import _key_traces, _layout, _onset_traces, _rank_legend
+from ._options import FigureOptions
+from ._style import (
     _RUG_STEP,
     _RUG_TOP,
     DASHES,
-    DEFAULT_Y_CAP,
-    DIVERGENCE_COLOR,
-    FONT_FAMILY,
-    HEIGHT_PX,
     MODEL_COLORS,
     OTHER_COLORS,
-    PX_PER_INCH,
     RUG_MAX_STRETCHES,
     STABLE_COLOR,
-    WIDTH_PX,
     _hashed_color,
     _tint,
     short,
 )
 
-# public here too, though only the other figure modules use them
-from ._figure_style import CAP_SAMPLE as CAP_SAMPLE
-from ._figure_style import HEIGHT_IN as HEIGHT_IN
-from ._figure_style import LABEL_CHARS as LABEL_CHARS
-from ._figure_style import WIDTH_IN as WIDTH_IN
-from .detect import Detection, detect_run
-from .downsample import MIN_POINTS
-from .errors import InvalidArgumentError
-from .model import Run, length_label, model_display_name
-from .smoothing import MAX_WEIGHT
-
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
-
-@dataclass(frozen=True)
-class FigureOptions:
-    """What to draw and how. Checked when built, so a bad value fails at the caller.
-
-    Args:
-        models: models to show (None = all), in the order they should be drawn.
-        lengths: sequence lengths to show (None = all).
-        smoothing: TensorBoard smoothing weight in [0, 0.999]; above 0 the raw loss is
-            drawn faintly behind the smoothed curve.
-        log_y: logarithmic loss axis (no cap: everything finite and positive is shown).
-        x_axis: ``steps`` or ``tokens`` (needs a ``tokens`` series on every shown run).
-        show_divergence: divergence colour after the onset, and onset markers.
-        show_spikes: markers at spike peaks.
-        show_stable: shaded stable regions.
-        show_raw: the faint raw curve when smoothing.
-        title: figure title (``<br>`` breaks lines); None = the default two-line title.
-        max_points: points per curve after downsampling (None = every point). The app
-            passes about 2000; exports keep everything.
-        x_range: visible x-range; downsampling then spends its points inside it.
-        y_cap: ``"auto"`` caps a linear axis so exploded losses cannot flatten the other
-            curves (with an off-the-chart marker); a number sets the top; None = let the
-            axis fit everything.
-
-    Raises:
-        InvalidArgumentError: any value out of range, or a bare string for a collection.
-    """
-
-    models: tuple[str, ...] | None = None
-    lengths: tuple[int, ...] | None = None
-    smoothing: float = 0.0
-    log_y: bool = False
-    x_axis: Literal["steps", "tokens"] = "steps"
-    show_divergence: bool = True
-    show_spikes: bool = True
-    show_stable: bool = True
-    show_raw: bool = True
-    title: str | None = None
-    max_points: int | None = None
-    x_range: tuple[float, float] | None = None
-    y_cap: float | Literal["auto"] | None = DEFAULT_Y_CAP
-
-    def __post_init__(self) -> None:
-        for name in ("models", "lengths"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                raise InvalidArgumentError(f"{name} must be a collection, not {value!r}")
-            if value is not None:
-                object.__setattr__(self, name, tuple(value))
-        if self.lengths is not None:
-            object.__setattr__(self, "lengths", tuple(int(n) for n in self.lengths))
-        smoothing = float(self.smoothing)
-        if not 0.0 <= smoothing <= MAX_WEIGHT:
-            raise InvalidArgumentError(
-                f"smoothing must be between 0 and {MAX_WEIGHT}, got {self.smoothing}"
-            )
-        object.__setattr__(self, "smoothing", smoothing)
-        if self.x_axis not in ("steps", "tokens"):
-            raise InvalidArgumentError(f"x axis must be 'steps' or 'tokens', got {self.x_axis!r}")
-        if self.max_points is not None and int(self.max_points) < MIN_POINTS:
-            raise InvalidArgumentError(
-                f"max points must be at least {MIN_POINTS}, got {self.max_points}"
-            )
-        if self.x_range is not None:
-            lo, hi = (float(v) for v in self.x_range)
-            if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
-                raise InvalidArgumentError(f"x range must be two different numbers: {self.x_range}")
-            object.__setattr__(self, "x_range", (min(lo, hi), max(lo, hi)))
-        cap = self.y_cap
-        if cap is not None and cap != "auto":
-            if isinstance(cap, str) or not math.isfinite(float(cap)) or float(cap) <= 0:
-                raise InvalidArgumentError(
-                    f"y cap must be 'auto', None or a positive number: {cap!r}"
-                )
-            object.__setattr__(self, "y_cap", float(cap))
 
 
 def default_title(runs: Sequence[Run]) -> str:
@@ -284,7 +157,7 @@ def clear_cache() -> None:
     """
     _downsample.clear_cache()
     _smoothing.clear_cache()
-    _figure_scans.clear_cache()
+    _scans.clear_cache()
 
 
 def _select(runs: Iterable[Run], options: FigureOptions) -> list[Run]:
@@ -365,22 +238,3 @@ def _intersect(region_sets: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[i
                     nxt.append((lo, hi))
         current = nxt
     return sorted(current)
-
-
-__all__ = [
-    "DIVERGENCE_COLOR",
-    "FONT_FAMILY",
-    "HEIGHT_PX",
-    "MODEL_COLORS",
-    "PX_PER_INCH",
-    "RUG_MAX_STRETCHES",
-    "STABLE_COLOR",
-    "WIDTH_PX",
-    "FigureOptions",
-    "build_figure",
-    "clear_cache",
-    "default_title",
-    "figure_dict",
-    "length_dashes",
-    "model_colors",
-]

@@ -6,11 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # only named in annotations: export imports this module without NumPy
-    from .model import Run
+    from ..model import Run
 
-PX_PER_INCH = 96
-WIDTH_IN, HEIGHT_IN = 12, 7
-WIDTH_PX, HEIGHT_PX = WIDTH_IN * PX_PER_INCH, HEIGHT_IN * PX_PER_INCH
 
 MODEL_COLORS: Mapping[str, str] = {"resnetbk": "#2E86AB", "mamba": "#A23B72"}
 DIVERGENCE_COLOR = "#F18F01"
