@@ -4,6 +4,14 @@ Users compare stabgraph's figures with ones the matplotlib script made, so the
 generator, the order of draws and every formula below follow it exactly: per model the
 legacy generator is seeded once with ``seed`` (``RandomState(seed)`` gives the same stream
 as ``np.random.seed(seed)``), then the lengths are simulated in the order given.
+
+The old script simulated the loss only. Each run here also carries two **synthetic** series
+so the demo shows every panel: ``grad_norm`` (a decaying norm with noise; a diverging run's
+norm spikes a few steps before its loss departs, then grows with it, and is NaN where the
+loss is) and ``memory_gb`` (a peak that grows linearly with the length, ResNet-BK's more
+slowly than Mamba's, flat after a short warm-up). They come from a generator of their own
+(seeded with the seed, the model and the length), so no loss value differs from the old
+script's.
 """
 
 from __future__ import annotations
@@ -36,6 +44,30 @@ def _nan_out(rng: np.random.RandomState, loss: np.ndarray, start: int, count: in
     if n > start:
         where = rng.choice(np.arange(start, n), size=min(count, n - start), replace=False)
         loss[where] = np.nan
+
+
+#: Synthetic peak memory, GiB = base + per_32k * seq_len / 32768 (see the module docstring).
+_MEMORY_GB: dict[str, tuple[float, float]] = {"resnetbk": (2.0, 1.6), "mamba": (2.5, 2.4)}
+_GRAD_SPIKE_LEAD = 12  # steps between a diverging run's grad-norm spike and its loss onset
+
+
+def synthetic_series(run: Run, seed: int) -> Run:
+    """``run`` with the synthetic ``grad_norm`` and ``memory_gb`` series added."""
+    rng = np.random.default_rng([seed, sum(map(ord, run.model)), int(run.seq_len or 0)])
+    steps = run.steps.astype(np.float64)
+    norm = (0.6 + 2.4 * np.exp(-steps / 150.0)) * rng.lognormal(0.0, 0.08, steps.size)
+    if run.diverged and run.divergence_step is not None:
+        onset = float(run.divergence_step)
+        lead = onset - _GRAD_SPIKE_LEAD
+        norm *= 1.0 + 9.0 * np.exp(-0.5 * ((steps - lead) / 2.5) ** 2)
+        after = steps >= onset
+        norm[after] *= np.minimum(np.exp(0.02 * (steps[after] - onset)), 200.0)
+    norm[~np.isfinite(run.loss)] = np.nan
+    base, per_32k = _MEMORY_GB.get(run.model, (2.0, 2.0))
+    peak = base + per_32k * float(run.seq_len or 0) / 32768
+    warm = 1.0 - 0.35 * np.exp(-steps / 5.0)
+    memory = peak * warm * (1.0 - np.abs(rng.normal(0.0, 0.004, steps.size)))
+    return run.with_(extra={**run.extra, "grad_norm": norm, "memory_gb": memory})
 
 
 def simulate_resnetbk(rng: np.random.RandomState, seq_len: int, num_steps: int) -> Run:
@@ -89,4 +121,4 @@ def simulate(
     for make in (simulate_resnetbk, simulate_mamba):
         rng = np.random.RandomState(seed)
         runs.extend(make(rng, n, int(num_steps)) for n in lengths)
-    return RunSet(runs)
+    return RunSet(synthetic_series(run, int(seed)) for run in runs)
