@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 import numpy as np
 
@@ -87,7 +87,9 @@ class IdentityLRU:
     Each entry holds weak references to the arrays it was computed from and is used only
     while they are the very same objects (an id reused by a new array does not match), and
     only arrays nobody can write to are cached, so a remembered result always matches the
-    arrays' contents. The cache never keeps an array alive. Per process, keyed by identity:
+    arrays' contents. The cache never keeps an array alive, and an entry goes as soon as
+    one of its arrays is freed (a live run makes new arrays every poll: results for the old
+    ones must not pile up until the LRU pushes them out). Per process, keyed by identity:
     no state that could differ between callers with the same input. A lock keeps it
     consistent under a threaded server.
     """
@@ -100,6 +102,9 @@ class IdentityLRU:
         )
         self._bytes = 0
         self._lock = threading.Lock()
+        # keys whose arrays were freed; appended by weakref callbacks (which may run in any
+        # thread, even one holding the lock), dropped under the lock by the next get or put
+        self._dead: deque[tuple] = deque()
 
     @staticmethod
     def cacheable(*arrays: np.ndarray) -> bool:
@@ -109,6 +114,7 @@ class IdentityLRU:
     def get(self, arrays: tuple[np.ndarray, ...], extra: tuple) -> np.ndarray | None:
         key = (*(id(a) for a in arrays), *extra)
         with self._lock:
+            self._drop_dead()
             entry = self._entries.get(key)
             if entry is None or any(r() is not a for r, a in zip(entry[0], arrays, strict=True)):
                 return None
@@ -118,8 +124,10 @@ class IdentityLRU:
     def put(self, arrays: tuple[np.ndarray, ...], extra: tuple, result: np.ndarray) -> None:
         result.flags.writeable = False  # shared by every later caller
         key = (*(id(a) for a in arrays), *extra)
-        refs = tuple(weakref.ref(a) for a in arrays)
+        dead = self._dead
+        refs = tuple(weakref.ref(a, lambda _ref, key=key: dead.append(key)) for a in arrays)
         with self._lock:
+            self._drop_dead()
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old[1].nbytes
@@ -133,9 +141,24 @@ class IdentityLRU:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._bytes -= dropped.nbytes
 
+    def __len__(self) -> int:
+        with self._lock:
+            self._drop_dead()
+            return len(self._entries)
+
+    def _drop_dead(self) -> None:
+        while self._dead:
+            key = self._dead.popleft()
+            entry = self._entries.get(key)
+            # the key may already hold a newer entry for new arrays that reuse the ids
+            if entry is not None and any(r() is None for r in entry[0]):
+                del self._entries[key]
+                self._bytes -= entry[1].nbytes
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._dead.clear()
             self._bytes = 0
 
 

@@ -1,8 +1,10 @@
-"""An in-process cache of parsed files, keyed by path, size, modification time and options.
+"""An in-process cache of parsed files: one entry per path and options, valid for one size
+and modification time.
 
 Re-reading an unchanged folder (the app does this on every refresh) then costs one ``stat``
-per file. Cached arrays are made read-only so that no caller can change what the next one
-gets. Bounded, least recently used first out.
+per file. A file that changed replaces its entry, so a log growing under a live page is
+held once, not once per version. Cached arrays are made read-only so that no caller can
+change what the next one gets. Bounded, least recently used first out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..model import Run
 MAX_ENTRIES = 256
 
 _Entry = list[Run] | LoadError
-_cache: OrderedDict[Hashable, _Entry] = OrderedDict()
+_cache: OrderedDict[Hashable, tuple[tuple[int, int], _Entry]] = OrderedDict()
 
 
 def _freeze(runs: list[Run]) -> list[Run]:
@@ -38,15 +40,18 @@ def cached_read(
         st = os.stat(path)
     except OSError as err:
         return LoadError(path, f"cannot read file ({err.strerror or err})")
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, options)
-    if key in _cache:
+    key = (str(path.resolve()), options)
+    version = (st.st_size, st.st_mtime_ns)
+    held = _cache.get(key)
+    if held is not None and held[0] == version:
         _cache.move_to_end(key)
-        return _cache[key]
+        return held[1]
+    _cache.pop(key, None)  # an older version of the file: nobody asks for it again
     try:
         entry: _Entry = _freeze(read())
     except LoadError as err:
         entry = err
-    _cache[key] = entry
+    _cache[key] = (version, entry)
     while len(_cache) > MAX_ENTRIES:
         _cache.popitem(last=False)
     return entry

@@ -214,3 +214,37 @@ def test_a_store_without_a_cache_or_with_options_reads_in_this_process(tmp_path:
         plain.runs[0].metadata["preset"] == "llmc" and custom.runs[0].metadata["preset"] == "regex"
     )
     assert len(key) == 64
+
+
+def test_a_growing_log_is_held_once_in_the_process_cache(tmp_path: Path) -> None:
+    # a live page re-reads a growing log every poll: older versions must not pile up
+    from stabgraph_core.loaders import _cache
+
+    log = tmp_path / "mamba_seq8192.jsonl"
+    loaders.clear_cache()
+    for i in range(20):
+        with log.open("a") as out:
+            out.write(json.dumps({"step": i, "loss": 3.0 - i / 100}) + "\n")
+        os.utime(log, ns=(i * 10**9, i * 10**9))  # a new version even within one mtime tick
+        runs = loaders.load_results(tmp_path).runs
+        assert runs[0].steps.size == i + 1
+    assert _cache.cache_size() == 1
+
+
+def test_identity_cache_drops_an_entry_when_its_array_is_freed() -> None:
+    import gc
+
+    from stabgraph_core.downsample import IdentityLRU
+
+    cache = IdentityLRU(max_entries=100)
+    kept = []
+    for i in range(10):
+        source = np.arange(1000.0) + i
+        source.flags.writeable = False
+        cache.put((source,), ("n",), np.arange(3))
+        if i % 2 == 0:
+            kept.append(source)
+        del source
+    gc.collect()
+    assert len(cache) == len(kept) == 5
+    assert all(cache.get((a,), ("n",)) is not None for a in kept)
