@@ -44,6 +44,7 @@ def options_for(
     x_range: tuple[float, float] | None = None,
     max_points: int | None = BROWSER_MAX_POINTS,
     title: str | None = None,
+    grad_norm: str = "auto",
 ) -> FigureOptions:
     """FigureOptions for a view (None for models, lengths or show: all of them).
 
@@ -63,6 +64,7 @@ def options_for(
         "show_raw": ids.SHOW_RAW in show,
         "max_points": max_points,
         "x_range": x_range,
+        "grad_norm": grad_norm,
     }
     if title is not None:
         kwargs["title"] = title
@@ -76,8 +78,16 @@ def _chart(
     log_y: bool,
     x_axis: str,
     x_range: tuple[float, float] | None,
+    grad_norm: str = "auto",
 ) -> dict[str, Any]:
-    options = options_for(loaded, smoothing=smoothing, log_y=log_y, x_axis=x_axis, x_range=x_range)
+    options = options_for(
+        loaded,
+        smoothing=smoothing,
+        log_y=log_y,
+        x_axis=x_axis,
+        x_range=x_range,
+        grad_norm=grad_norm,
+    )
     # the plain dict build_figure wraps: no go.Figure to construct and deep-copy back out
     out = figure_dict(loaded.runs, options, detections=loaded.detections)
     lean_hover(out, smoothing=smoothing, x_axis=x_axis)
@@ -201,9 +211,10 @@ def chart(
     log_y: bool,
     x_axis: str,
     x_range: tuple[float, float] | None = None,
+    grad_norm: str = "auto",
 ) -> dict[str, Any]:
     """Every run of the source drawn with these options; a copy safe to modify per trace."""
-    cached = _chart(loaded, float(smoothing or 0.0), bool(log_y), x_axis, x_range)
+    cached = _chart(loaded, float(smoothing or 0.0), bool(log_y), x_axis, x_range, grad_norm)
     return {"data": [dict(t) for t in cached["data"]], "layout": cached["layout"]}
 
 

@@ -41,6 +41,7 @@ class ViewChoice:
     log_y: bool = False
     x_axis: str = "steps"
     x_range: tuple[float, float] | None = None
+    grad_norm: str = "auto"
 
 
 def filename(fmt: str) -> str:
@@ -77,6 +78,7 @@ def render(loaded: data.Loaded, choice: ViewChoice, fmt: str, dpi: int = 300) ->
         show=choice.show,
         x_range=choice.x_range,
         max_points=None,
+        grad_norm=choice.grad_norm,
     )
     figure = build_figure(loaded.runs, options, detections=loaded.detections)
     return figure_bytes(figure, fmt, dpi)

@@ -38,6 +38,7 @@ SMOOTHING = "smoothing"
 LOG_Y = "log-y"
 SHOW = "show"
 X_AXIS = "x-axis"
+GRAD_NORM = "grad-norm"  # the gradient-norm panel: auto, on or off
 
 # Detection settings (the inputs are listed with their parameters in detection.py)
 DETECT_STORE = "detect-store"

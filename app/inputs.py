@@ -45,6 +45,7 @@ MAX_LENGTH = 2**31  # a sequence length
 NO_LENGTH = "none"  # the Sequence-lengths value of runs whose length is not known
 SCALES = ("linear", "log")
 X_AXES = ("steps", "tokens")
+GRAD_NORM_VALUES = ("auto", "on", "off")
 SHOW_VALUES = (ids.SHOW_DIVERGENCE, ids.SHOW_SPIKES, ids.SHOW_STABLE, ids.SHOW_RAW)
 
 
@@ -279,6 +280,11 @@ def x_axis(value: Any) -> str:
     return one_of(value, "X axis", X_AXES, "steps")
 
 
+def grad_norm(value: Any) -> str:
+    """The Gradient norm panel: auto (when a run logs one), on or off."""
+    return one_of(value, "Gradient norm", GRAD_NORM_VALUES, "auto")
+
+
 def x_range(relayout: Any) -> tuple[float, float] | str | None:
     """The x-range a zoom or pan (the chart's ``relayoutData``) moved to.
 
@@ -460,6 +466,7 @@ CONTROLS: dict[str, Callable[[Any], Any]] = {
     "scale": scale,
     "show": show,
     "x_axis": x_axis,
+    "grad_norm": grad_norm,
     **{s.key: (lambda v, key=s.key: setting(key, v)) for s in detection.SETTINGS},
 }
 

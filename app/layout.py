@@ -248,6 +248,21 @@ def _display_panel() -> html.Section:
             ),
         ),
         _field(
+            "Gradient norm",
+            dcc.RadioItems(
+                id=ids.GRAD_NORM,
+                value=d["grad_norm"],
+                inline=True,
+                className="radio",
+                options=[
+                    {"label": "Auto", "value": "auto"},
+                    {"label": "On", "value": "on"},
+                    {"label": "Off", "value": "off"},
+                ],
+            ),
+            hint="A log-scale panel under the loss; auto: when a run logs one.",
+        ),
+        _field(
             "Mark",
             dcc.Checklist(
                 id=ids.SHOW,

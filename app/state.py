@@ -40,6 +40,7 @@ CONTROLS: dict[str, str] = {
     "scale": ids.LOG_Y,
     "show": ids.SHOW,
     "x_axis": ids.X_AXIS,
+    "grad_norm": ids.GRAD_NORM,
     **{s.key: s.component for s in detection.SETTINGS},
 }
 
@@ -67,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "scale": "linear",
     "show": DEFAULT_SHOW,
     "x_axis": "steps",
+    "grad_norm": "auto",
     **{s.key: s.default for s in detection.SETTINGS},
 }
 
@@ -171,6 +173,8 @@ def _parse(name: str, text: str) -> Any:
     if name == "scale" and text not in ("linear", "log"):
         raise ValueError(text)
     if name == "x_axis" and text not in ("steps", "tokens"):
+        raise ValueError(text)
+    if name == "grad_norm" and text not in inputs.GRAD_NORM_VALUES:
         raise ValueError(text)
     return text
 

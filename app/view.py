@@ -21,11 +21,14 @@ from . import ids, state
 ROLE_SHOW = {
     "onset": ids.SHOW_DIVERGENCE,
     "spikes": ids.SHOW_SPIKES,
+    "grad_spikes": ids.SHOW_SPIKES,
     "stable": ids.SHOW_STABLE,
     "raw": ids.SHOW_RAW,
 }
 # Roles whose points come from the raw data at every zoom level (left alone on zoom).
-FIXED_ROLES = frozenset({"onset", "spikes", "stable", "nonfinite", "offchart", "key"})
+FIXED_ROLES = frozenset(
+    {"onset", "spikes", "grad_spikes", "stable", "nonfinite", "offchart", "key"}
+)
 HIGHLIGHT_WIDTH = 3.5
 FADED_OPACITY = 0.18
 

@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="steps",
         help="x axis: training steps or tokens seen, where logged (default: %(default)s)",
     )
+    fig_.add_argument(
+        "--grad_norm",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="gradient-norm panel under the loss: auto draws it when a run logs a gradient "
+        "norm, on always, off never (default: %(default)s)",
+    )
     cmp_ = p.add_argument_group("comparison")
     cmp_.add_argument(
         "--baseline",
@@ -195,6 +202,11 @@ def format_detections(runs: RunSet, config: DetectorConfig) -> str:
             f"  {found.reason}",
             f"  spikes: {spikes}; spike score {found.spike_score:.4g}",
         ]
+        if found.grad_norm_spikes:
+            grads = ", ".join(f"{s.start} ({s.ratio:.1f}x)" for s in found.grad_norm_spikes[:10])
+            more = len(found.grad_norm_spikes) - 10
+            tail = f" and {more} more" if more > 0 else ""
+            lines.append(f"  gradient-norm spikes: {grads}{tail}")
     return "\n".join(lines)
 
 
@@ -298,7 +310,11 @@ def _write_figure(
     from .figure import FigureOptions, build_figure
 
     options = FigureOptions(
-        title=args.title, log_y=args.log_y, smoothing=args.smoothing, x_axis=args.x_axis
+        title=args.title,
+        log_y=args.log_y,
+        smoothing=args.smoothing,
+        x_axis=args.x_axis,
+        grad_norm=args.grad_norm,
     )
     formats = [args.format] if args.format == "png" else [args.format, "png"]
     fig = build_figure(runs, options, detections=found)

@@ -38,6 +38,7 @@ def _status(text: str, error: bool = False) -> tuple[str, str]:
     State(ids.X_AXIS, "value"),
     State(ids.GRAPH, "relayoutData"),
     State(ids.DETECT_STORE, "data"),
+    State(ids.GRAD_NORM, "value"),
     background=True,
     running=[
         (Output(ids.EXPORT_BUTTON, "disabled"), True, False),
@@ -61,6 +62,7 @@ def export_view(
     x_axis: str | None,
     relayout: dict | None,
     detector: dict | None = None,
+    grad_norm: str | None = None,
 ) -> tuple[Any, str, str]:
     """Send the current view as ``fmt``; a failure is shown under the button, not raised."""
     set_progress((0, STEPS))
@@ -76,6 +78,7 @@ def export_view(
             log_y=inputs.scale(scale) == "log",
             x_axis=inputs.x_axis(x_axis),
             x_range=None if x_range in (None, view.RESET) else x_range,
+            grad_norm=inputs.grad_norm(grad_norm),
         )
         if source is None:
             raise StabgraphError("nothing is loaded to download")

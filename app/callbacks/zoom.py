@@ -20,6 +20,7 @@ from .. import charts, data, ids, inputs, view
     State(ids.X_AXIS, "value"),
     State(ids.TRACE_MAP, "data"),
     State(ids.DETECT_STORE, "data"),
+    State(ids.GRAD_NORM, "value"),
     prevent_initial_call=True,
 )
 def refine_on_zoom(
@@ -30,6 +31,7 @@ def refine_on_zoom(
     x_axis: str | None,
     trace_map: list[dict] | None,
     detector: dict | None = None,
+    grad_norm: str | None = None,
 ) -> Any:
     """Patch every curve's points with ~2,000 points from inside the new x-range.
 
@@ -38,6 +40,7 @@ def refine_on_zoom(
     try:
         x_range, trace_map = inputs.x_range(relayout), inputs.trace_map(trace_map)
         options = inputs.smoothing(smoothing), inputs.scale(scale) == "log", inputs.x_axis(x_axis)
+        panel = inputs.grad_norm(grad_norm)
     except StabgraphError as err:
         inputs.tell(err)
         return no_update
@@ -45,7 +48,8 @@ def refine_on_zoom(
         return no_update
     try:
         loaded = data.load_source(source, detector)
-        figure = charts.chart(loaded, *options, None if x_range == view.RESET else x_range)
+        zoomed = None if x_range == view.RESET else x_range
+        figure = charts.chart(loaded, *options, zoomed, grad_norm=panel)
     except StabgraphError as err:
         inputs.tell(err)
         return no_update

@@ -24,6 +24,22 @@ class Spike:
 
 
 @dataclass(frozen=True)
+class GradNormSpike:
+    """A gradient-norm spike: a stretch of points far above their running median.
+
+    ``ratio`` is the peak's multiple of the median of the ``grad_window`` values before it.
+    """
+
+    start: int
+    peak: int
+    end: int
+    ratio: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "peak": self.peak, "end": self.end, "ratio": self.ratio}
+
+
+@dataclass(frozen=True)
 class Detection:
     """What the detector found in one run (all steps are the run's own step numbers)."""
 
@@ -35,6 +51,7 @@ class Detection:
     stable_regions: tuple[tuple[int, int], ...] = ()
     spike_score: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    grad_norm_spikes: tuple[GradNormSpike, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON-ready dict, the ``detection`` block of the summary."""
@@ -46,6 +63,7 @@ class Detection:
             "spikes": [s.to_dict() for s in self.spikes],
             "stable_regions": [list(r) for r in self.stable_regions],
             "spike_score": self.spike_score,
+            "grad_norm_spikes": [s.to_dict() for s in self.grad_norm_spikes],
         }
 
 
@@ -83,6 +101,13 @@ class DetectorConfig:
             to the end of the run) for them to count as a spike, >= 1 (100).
         spike_score_window: OLMo's rolling window for the spike score, >= 2 (1000).
         spike_score_sigmas: OLMo's threshold in standard deviations, > 0 (7).
+        grad_ratio: a gradient-norm spike is at least this multiple of the median of the
+            ``grad_window`` values before it, > 1 (3).
+        grad_sigmas: ... and this many robust noise widths (1.4826 x MAD of that window)
+            above it, > 0 (6).
+        grad_window: values in that running window, >= 2 (50).
+        grad_lead: a divergence's reason names a gradient-norm spike that started at most
+            this many logged points before its onset, >= 0 (50).
 
     Raises:
         InvalidArgumentError: a value is out of its range.
@@ -103,6 +128,10 @@ class DetectorConfig:
     settle_window: int = 100
     spike_score_window: int = 1000
     spike_score_sigmas: float = 7.0
+    grad_ratio: float = 3.0
+    grad_sigmas: float = 6.0
+    grad_window: int = 50
+    grad_lead: int = 50
 
     def __post_init__(self) -> None:
         minimum = {
@@ -114,6 +143,8 @@ class DetectorConfig:
             "nonfinite_window": 1,
             "settle_window": 1,
             "spike_score_window": 2,
+            "grad_window": 2,
+            "grad_lead": 0,
         }
         for name, low in minimum.items():
             value = getattr(self, name)
@@ -130,7 +161,7 @@ class DetectorConfig:
             "return_noise",
             "recovering_fraction",
         )
-        for name in (*numbers, "spike_score_sigmas"):
+        for name in (*numbers, "spike_score_sigmas", "grad_ratio", "grad_sigmas"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float | np.number):
                 raise InvalidArgumentError(f"detector {name} must be a number, got {value!r}")
@@ -144,7 +175,9 @@ class DetectorConfig:
                 f"detector return_ratio must be between 1 and ratio ({self.ratio}), "
                 f"got {self.return_ratio}"
             )
-        for name in ("sigmas", "spike_score_sigmas"):
+        if self.grad_ratio <= 1:
+            raise InvalidArgumentError(f"detector grad_ratio must be > 1, got {self.grad_ratio}")
+        for name in ("sigmas", "spike_score_sigmas", "grad_sigmas"):
             if getattr(self, name) <= 0:
                 raise InvalidArgumentError(f"detector {name} must be > 0")
         if not 0 < self.recovering_fraction <= 1:

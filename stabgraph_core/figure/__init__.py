@@ -11,12 +11,15 @@ What is drawn (see ``model.py`` for what a run and a step are):
   stable), spike peaks, NaN/Inf steps as a rug near the top edge (one segment per
   stretch of consecutive NaN/Inf steps, at most ``RUG_MAX_STRETCHES`` per run; counts in
   the legend and hover), and an "off the chart" marker where a curve leaves a capped y-axis;
-- one grouped legend: model status, sequence length, non-finite loss.
+- one grouped legend: model status, sequence length, non-finite loss;
+- where runs log a gradient norm (``FigureOptions.grad_norm``), a log-scale panel under the
+  loss on ``yaxis3``, sharing the x axis, with gradient-norm spikes circled (``_gradnorm``).
 
 Every trace carries ``meta = {"run_id", "model", "seq_len", "seed", "role"}`` so a caller
 can find traces by run and role and toggle them (``dash.Patch``) without rebuilding.
 Roles: ``raw``, ``loss``, ``diverged``, ``onset``, ``spikes``, ``nonfinite``,
-``offchart`` (at most one each per run, only when there is something to draw) and
+``offchart``, ``grad_norm``, ``grad_spikes`` (at most one each per run, only when there is
+something to draw) and
 ``key`` (legend-only entries, ``run_id`` None). The stable band is not a trace but
 ``layout.shapes`` (drawn under the grid lines in an opaque tint, so EPS stays vector);
 ``layout.meta`` holds ``stable_models`` and ``y_top`` (the y cap, None when uncapped).

@@ -10,7 +10,7 @@ from .. import smoothing as _smoothing
 from ..detect import Detection, detect_run
 from ..errors import InvalidArgumentError
 from ..model import Run, length_label, model_display_name
-from . import _scans
+from . import _gradnorm, _scans
 from ._curves import _Curve, _step_to_x, _y_top
 from ._layout import _key_traces, _layout, _onset_traces, _rank_legend
 from ._options import FigureOptions
@@ -142,6 +142,7 @@ def figure_dict(
     layout["meta"] = {"stable_models": stable_models, "y_top": y_top}
     traces += _onset_traces(curves, layout["yaxis"]["range"], options.log_y)
     traces += _key_traces(colors, dashes, traces)
+    _gradnorm.add_panel(traces, layout, curves, colors, dashes, options)
     _rank_legend(traces, shapes)
 
     for trace in traces:
@@ -158,6 +159,7 @@ def clear_cache() -> None:
     _downsample.clear_cache()
     _smoothing.clear_cache()
     _scans.clear_cache()
+    _gradnorm.clear_cache()
 
 
 def _select(runs: Iterable[Run], options: FigureOptions) -> list[Run]:

@@ -11,6 +11,9 @@ from ..errors import InvalidArgumentError
 from ..smoothing import MAX_WEIGHT
 from ._style import DEFAULT_Y_CAP
 
+#: Values of :attr:`FigureOptions.grad_norm`.
+GRAD_NORM_CHOICES: tuple[str, ...] = ("auto", "on", "off")
+
 
 @dataclass(frozen=True)
 class FigureOptions:
@@ -34,6 +37,8 @@ class FigureOptions:
         y_cap: ``"auto"`` caps a linear axis so exploded losses cannot flatten the other
             curves (with an off-the-chart marker); a number sets the top; None = let the
             axis fit everything.
+        grad_norm: the gradient-norm panel under the loss: ``auto`` when a shown run logs
+            a gradient norm, ``on`` always (saying so when none does), ``off`` never.
 
     Raises:
         InvalidArgumentError: any value out of range, or a bare string for a collection.
@@ -52,6 +57,7 @@ class FigureOptions:
     max_points: int | None = None
     x_range: tuple[float, float] | None = None
     y_cap: float | Literal["auto"] | None = DEFAULT_Y_CAP
+    grad_norm: Literal["auto", "on", "off"] = "auto"
 
     def __post_init__(self) -> None:
         for name in ("models", "lengths"):
@@ -70,6 +76,10 @@ class FigureOptions:
         object.__setattr__(self, "smoothing", smoothing)
         if self.x_axis not in ("steps", "tokens"):
             raise InvalidArgumentError(f"x axis must be 'steps' or 'tokens', got {self.x_axis!r}")
+        if self.grad_norm not in GRAD_NORM_CHOICES:
+            raise InvalidArgumentError(
+                f"grad norm must be one of {', '.join(GRAD_NORM_CHOICES)}, got {self.grad_norm!r}"
+            )
         if self.max_points is not None and int(self.max_points) < MIN_POINTS:
             raise InvalidArgumentError(
                 f"max points must be at least {MIN_POINTS}, got {self.max_points}"

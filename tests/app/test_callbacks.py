@@ -181,7 +181,7 @@ def test_zoom_refills_curves_with_points_from_the_visible_range() -> None:
     assert zoomed.min() >= 49_999 and zoomed.max() <= 50_501
     assert zoomed.size == 503  # every step inside the range, plus one neighbour each side
     roles = {trace_map[i]["role"] for i in new_x}
-    assert roles <= {"loss", "diverged", "raw"}
+    assert roles <= {"loss", "diverged", "raw", "grad_norm"}
     reset = zoom.refine_on_zoom({"xaxis.autorange": True}, big, 0, "linear", "steps", trace_map)
     assert np.array_equal(_decode(_assigned(reset, "x")[loss_index]), full_x)
 

@@ -332,6 +332,7 @@ def test_detection_to_dict_is_strict_json() -> None:
         "spikes": [{"start": 1, "peak": 2, "end": 3}],
         "stable_regions": [[0, 4]],
         "spike_score": 0.25,
+        "grad_norm_spikes": [],
     }
     assert describe(found) == "diverged @ 5"
 

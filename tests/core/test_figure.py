@@ -29,6 +29,12 @@ from stabgraph_core.figure import (
 from stabgraph_core.smoothing import smooth
 
 ROLES = {"raw", "loss", "diverged", "onset", "spikes", "nonfinite", "offchart", "key"}
+ROLES |= {"grad_norm", "grad_spikes"}  # the gradient-norm panel
+
+
+def _bands(fig) -> list:
+    """The stable band's shapes (the gradient-norm panel adds the loss panel's frame lines)."""
+    return [s for s in fig.layout.shapes if s.legendgroup == "status"]
 
 
 @pytest.fixture(scope="module")
@@ -156,13 +162,13 @@ def test_given_detections_are_used_instead_of_detecting():
     fig = build_figure([run], detections={run.run_id: found})
     assert by_role(fig, "diverged")[0].x[0] == 150
     assert by_role(fig, "spikes")[0].x.tolist() == [45]
-    assert fig.layout.shapes == ()  # a model with a diverged run gets no stable band
+    assert _bands(fig) == []  # a model with a diverged run gets no stable band
 
 
 def test_stable_band_covers_the_models_common_stable_steps(reference_figure):
-    (band,) = reference_figure.layout.shapes
+    (band,) = _bands(reference_figure)
     assert reference_figure.layout.meta["stable_models"] == ["resnetbk"]
-    assert (band.x0, band.x1, band.yref, band.y0, band.y1) == (0, 999, "paper", 0, 1)
+    assert (band.x0, band.x1, band.yref, band.y0, band.y1) == (0, 999, "y domain", 0, 1)
     assert band.layer == "below"  # under the grid lines, so they stay visible
     assert band.showlegend and "ResNet-BK stable region" in band.name
     # an opaque tint of the stable colour #06A77D (EPS has no transparency)
@@ -353,17 +359,17 @@ def test_bad_options_fail_when_built(options, message):
 
 def test_stable_models_share_one_band(reference_runs):
     fig = build_figure(reference_runs, FigureOptions(lengths=[8192]))
-    (band,) = fig.layout.shapes
+    (band,) = _bands(fig)
     assert band.name == "ResNet-BK and Mamba stable region (every run)"
     assert fig.layout.meta["stable_models"] == ["resnetbk", "mamba"]
-    assert build_figure(reference_runs, FigureOptions(show_stable=False)).layout.shapes == ()
+    assert _bands(build_figure(reference_runs, FigureOptions(show_stable=False))) == []
 
 
 def test_legend_reads_status_then_lengths_then_non_finite(reference_figure):
     entries = sorted(
         (t.legendrank, t.legendgroup, t.name) for t in reference_figure.data if t.showlegend
     )
-    (band,) = reference_figure.layout.shapes
+    (band,) = _bands(reference_figure)
     groups = list(dict.fromkeys(group for _, group, _ in entries))
     assert groups == ["status", "length", "nonfinite"]
     status = [name for _, group, name in entries if group == "status"]
