@@ -16,6 +16,8 @@ from ._clean import build_runs, float_array, loss_values, seq_len_value, step_ar
 TOKEN_FIELDS = ("num_input_tokens_seen", "consumed_tokens", "tokens_seen", "total_tokens")
 #: Fields that state the run's sequence length (its identity, not a series).
 SEQ_LEN_FIELDS = ("seq_len", "seq_length", "sequence_length")
+#: Fields that state the run's training seed (its identity, not a series).
+SEED_FIELDS = ("seed", "random_seed")
 
 
 def first_key(records: list[dict], candidates: Sequence[str]) -> str | None:
@@ -36,8 +38,8 @@ def runs_from_records(
 ) -> list[Run]:
     """Steps from the first present of ``step_keys``, loss from ``loss_keys``; numeric fields
     of the records become extra series. Records without the loss key, or with ``null`` for
-    it, are not points. A ``seq_len`` field states the run's length (one run per length
-    when the records name several).
+    it, are not points. A ``seq_len`` field states the run's length and a ``seed`` field its
+    seed (one run per length and seed when the records name several); neither is a series.
 
     Args:
         records: the records, in file order.
@@ -49,8 +51,9 @@ def runs_from_records(
         **fields: other ``Run`` fields.
 
     Raises:
-        LoadError: no loss values, no step field, a record with a mistyped step or loss, or
-            a sequence length that is not a positive whole number.
+        LoadError: no loss values, no step field, a record with a mistyped step or loss, a
+            sequence length that is not a positive whole number, or a seed that is not a
+            whole number.
     """
     step_key = first_key(records, step_keys)
     loss_key = first_key(records, loss_keys)
@@ -78,8 +81,15 @@ def runs_from_records(
         lengths = [
             _seq_len(r.get(seq_key), i, kept, numbers, path, what) for i, r in enumerate(points)
         ]
+    seed_key = first_key(points, SEED_FIELDS)
+    seeds: list[int | None] = [None] * len(points)
+    if seed_key is not None:
+        seeds = [
+            _seed(r.get(seed_key), seed_key, i, kept, numbers, path, what)
+            for i, r in enumerate(points)
+        ]
     extra: dict[str, np.ndarray] = {}
-    skip = (step_key, loss_key, seq_key)
+    skip = (step_key, loss_key, seq_key, seed_key)
     keys = dict.fromkeys(k for r in points for k in r if k not in skip)
     for key in keys:
         values = [r.get(key) for r in points]
@@ -96,9 +106,11 @@ def runs_from_records(
     fields.setdefault("metadata", {})
     fields["metadata"] = {**fields["metadata"], "loss_field": loss_key, "step_field": step_key}
     runs = []
-    for seq_len in dict.fromkeys(lengths):
-        mask = np.fromiter((n == seq_len for n in lengths), dtype=bool, count=len(lengths))
+    who = list(zip(lengths, seeds, strict=True))
+    for seq_len, seed in dict.fromkeys(who):
+        mask = np.fromiter((w == (seq_len, seed) for w in who), dtype=bool, count=len(who))
         fields["seq_len"] = seq_len  # records that state no length: the file's own run
+        fields["seed"] = seed  # likewise no seed: the manifest or the file name may say
         runs += build_runs(
             steps[mask],
             loss[mask],
@@ -123,6 +135,31 @@ def _seq_len(
         if numbers is not None:
             raise LoadError(path, err.reason, numbers[kept[index]]) from None
         raise LoadError(path, f"{what} {kept[index]}: {err.reason}") from None
+
+
+def _seed(
+    value: Any,
+    key: str,
+    index: int,
+    kept: list[int],
+    numbers: Sequence[int] | None,
+    path: Path,
+    what: str,
+) -> int | None:
+    """A record's stated seed: a whole number (``3`` or ``3.0``), or None when absent.
+
+    Raises:
+        LoadError: a seed that is not a whole number, naming the record's line or index.
+    """
+    if value is None:
+        return None
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if whole and not isinstance(value, bool):
+        return int(value)
+    reason = f"{key} must be a whole number, got {value!r:.40}"
+    if numbers is not None:
+        raise LoadError(path, reason, numbers[kept[index]])
+    raise LoadError(path, f"{what} {kept[index]}: {reason}")
 
 
 def _locate(

@@ -62,3 +62,33 @@ def test_cut_line_in_the_middle_is_still_an_error(tmp_path):
     path.write_text('{"step": 1, "loss": 1.5}\n{"step": 2, "lo\n{"step": 3, "loss": 1.4}\n')
     with pytest.raises(LoadError, match=r"line 2: truncated JSON"):
         jsonl.read(path)
+
+
+def test_seed_field_is_the_runs_seed_and_splits_runs(tmp_path):
+    records = [
+        {"step": k, "seq_len": 8192, "seed": seed, "loss": 3.0 - 0.1 * k + seed}
+        for seed in (0, 1)
+        for k in range(3)
+    ]
+    runs = jsonl.read(write_lines(tmp_path / "sweep.jsonl", records))
+    assert [(r.seq_len, r.seed) for r in runs] == [(8192, 0), (8192, 1)]
+    assert runs[1].loss.tolist() == pytest.approx([4.0, 3.9, 3.8])
+    assert "seed" not in runs[0].extra  # identity, not a series
+
+
+def test_whole_float_seed_is_accepted(tmp_path):
+    (run,) = jsonl.read(
+        write_lines(tmp_path / "log.jsonl", [{"step": 1, "loss": 1.0, "seed": 3.0}])
+    )
+    assert run.seed == 3
+
+
+@pytest.mark.parametrize("seed", [1.5, "one", True])
+def test_mistyped_seed_is_a_load_error_naming_the_line(tmp_path, seed):
+    records = [{"step": 1, "loss": 1.0, "seed": 0}, {"step": 2, "loss": 1.0, "seed": seed}]
+    path = write_lines(tmp_path / "log.jsonl", records)
+    with pytest.raises(LoadError) as err:
+        jsonl.read(path)
+    text = str(err.value)
+    assert "log.jsonl" in text and "seed must be a whole number" in text and "2" in text
+    assert "\n" not in text
