@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
+from sweep_data import SWEEP_DIVERGED, SWEEP_GRAD_SPIKE, SWEEP_ONSET, write_sweep
 
 from stabgraph_core import Run
 from stabgraph_core.cli import main
@@ -17,24 +16,6 @@ from stabgraph_core.errors import InvalidArgumentError
 from stabgraph_core.figure import FigureOptions, figure_dict
 from stabgraph_core.simulation import simulate
 from stabgraph_core.store import RunStore
-
-
-def _shared_conftest():
-    """``tests/conftest.py`` (its sweep), by path: the name ``conftest`` is not unique."""
-    spec = importlib.util.spec_from_file_location(
-        "_sweep_conftest", Path(__file__).resolve().parents[1] / "conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_SWEEP = _shared_conftest()
-SWEEP_DIVERGED, SWEEP_GRAD_SPIKE, SWEEP_ONSET = (
-    _SWEEP.SWEEP_DIVERGED,
-    _SWEEP.SWEEP_GRAD_SPIKE,
-    _SWEEP.SWEEP_ONSET,
-)
 
 
 def _run(norm: np.ndarray | None, model: str = "m", seq_len: int = 8192, **kw) -> Run:
@@ -56,7 +37,7 @@ def _by_role(fig: dict, role: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def sweep_runs(tmp_path_factory):
-    root = _SWEEP.write_sweep(tmp_path_factory.mktemp("grad"))
+    root = write_sweep(tmp_path_factory.mktemp("grad"))
     result, _ = RunStore().load(root)
     return result.runs
 
