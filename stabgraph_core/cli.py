@@ -113,6 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="gradient-norm panel under the loss: auto draws it when a run logs a gradient "
         "norm, on always, off never (default: %(default)s)",
     )
+    fig_.add_argument(
+        "--bands",
+        choices=("std", "minmax", "off"),
+        default="std",
+        help="runs of one model and length with several seeds: their mean and a band of "
+        "mean +/- 1 std (std) or lowest to highest seed (minmax), or off: every seed its "
+        "own line; a diverged seed is always its own line from its onset "
+        "(default: %(default)s)",
+    )
+    fig_.add_argument(
+        "--show_seeds",
+        action="store_true",
+        help="with bands, also draw each seed's own thin line",
+    )
     cmp_ = p.add_argument_group("comparison")
     cmp_.add_argument(
         "--baseline",
@@ -258,7 +272,7 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
     """The summary table printed to the terminal (long run names are shortened)."""
     rows = []
     for model, entries in summary.items():
-        if model == "comparison":
+        if model in ("comparison", "seeds"):
             continue
         for key, e in entries.items():
             head, _, rest = key.partition(" ")
@@ -279,6 +293,26 @@ def format_table(summary: dict, baseline: str, candidate: str) -> str:
             f"{name:<{width}}{label:>8}{e['final_loss']:>12.4g}{e['min_loss']:>12.4g}"
             f"{e['num_nan']:>6}{e['num_inf']:>6}  {div:<18}{detected}".rstrip()
         )
+    if summary.get("seeds"):
+        lines += [rule, "SEED GROUPS (final loss: mean ± sample std over the seeds)", rule]
+        for model, groups in summary["seeds"].items():
+            for key, g in groups.items():
+                head, _, rest = key.partition(" ")
+                label = length_label(int(head)) if head.isdigit() else "-"
+                name = _shorten(model_display_name(model) + (f" {rest}" if rest else ""), 36)
+                mean, std = g["final_loss_mean"], g["final_loss_std"]
+                final = (
+                    "n/a"
+                    if mean is None
+                    else f"{mean:.4g}" + (f" ± {std:.2g}" if std is not None else "")
+                )
+                steps = ", ".join(f"{s:,}" for s in g["divergence_steps"] if s is not None)
+                div = f"{g['n_diverged']}/{g['n_seeds']} diverged" + (
+                    f" (step {steps})" if steps else ""
+                )
+                lines.append(
+                    f"{name:<{width}}{label:>8}  {g['n_seeds']} seeds  final {final:<20}{div}"
+                )
     if summary.get("comparison"):
         lines += [
             rule,
@@ -315,6 +349,8 @@ def _write_figure(
         smoothing=args.smoothing,
         x_axis=args.x_axis,
         grad_norm=args.grad_norm,
+        bands=args.bands,
+        show_seeds=args.show_seeds,
     )
     formats = [args.format] if args.format == "png" else [args.format, "png"]
     fig = build_figure(runs, options, detections=found)

@@ -13,14 +13,18 @@ What is drawn (see ``model.py`` for what a run and a step are):
   the legend and hover), and an "off the chart" marker where a curve leaves a capped y-axis;
 - one grouped legend: model status, sequence length, non-finite loss;
 - where runs log a gradient norm (``FigureOptions.grad_norm``), a log-scale panel under the
-  loss on ``yaxis3``, sharing the x axis, with gradient-norm spikes circled (``_gradnorm``).
+  loss on ``yaxis3``, sharing the x axis, with gradient-norm spikes circled (``_gradnorm``);
+- for runs of one model and length with two or more seeds (``FigureOptions.bands``), the
+  seeds' mean curve over a band (mean ± 1 std, or min–max) instead of one line per seed;
+  a diverged seed leaves the band at its onset and goes on as its own line (``_bands``).
 
 Every trace carries ``meta = {"run_id", "model", "seq_len", "seed", "role"}`` so a caller
 can find traces by run and role and toggle them (``dash.Patch``) without rebuilding.
 Roles: ``raw``, ``loss``, ``diverged``, ``onset``, ``spikes``, ``nonfinite``,
-``offchart``, ``grad_norm``, ``grad_spikes`` (at most one each per run, only when there is
-something to draw) and
-``key`` (legend-only entries, ``run_id`` None). The stable band is not a trace but
+``offchart``, ``grad_norm``, ``grad_spikes``, ``seed`` (a grouped seed's own thin line; at
+most one each per run, only when there is something to draw), ``band`` and ``seed_mean``
+(one each per seed group, ``run_id`` the group's ``group_id``) and ``key`` (legend-only
+entries, ``run_id`` None). The stable band is not a trace but
 ``layout.shapes`` (drawn under the grid lines in an opaque tint, so EPS stays vector);
 ``layout.meta`` holds ``stable_models`` and ``y_top`` (the y cap, None when uncapped).
 Everything drawn is opaque: PostScript has no transparency, and cairo would otherwise

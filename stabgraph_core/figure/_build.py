@@ -10,7 +10,8 @@ from .. import smoothing as _smoothing
 from ..detect import Detection, detect_run
 from ..errors import InvalidArgumentError
 from ..model import Run, length_label, model_display_name
-from . import _gradnorm, _scans
+from ..seeds import grouped_run_ids, seed_groups
+from . import _bands, _gradnorm, _scans
 from ._curves import _Curve, _step_to_x, _y_top
 from ._layout import _key_traces, _layout, _onset_traces, _rank_legend
 from ._options import FigureOptions
@@ -124,8 +125,16 @@ def figure_dict(
 
     traces: list[dict[str, Any]] = []
     shapes, stable_models = stable_band(shown, found, curves) if options.show_stable else ([], [])
+    groups = seed_groups(shown) if options.bands != "off" else []
+    grouped = grouped_run_ids(groups)
+    under, over = _bands.band_traces(
+        groups, {c.run.run_id: c for c in curves}, colors, dashes, options
+    )
+    traces += under
     for curve in curves:
-        traces += curve.traces(colors[curve.run.model], dashes[curve.run.seq_len], options)
+        color, dash = colors[curve.run.model], dashes[curve.run.seq_len]
+        traces += curve.traces(color, dash, options, grouped=curve.run.run_id in grouped)
+    traces += over
     rug_row = 0
     rug_limit = min(options.max_points or RUG_MAX_STRETCHES, RUG_MAX_STRETCHES)
     for curve in curves:
@@ -142,6 +151,8 @@ def figure_dict(
     layout["meta"] = {"stable_models": stable_models, "y_top": y_top}
     traces += _onset_traces(curves, layout["yaxis"]["range"], options.log_y)
     traces += _key_traces(colors, dashes, traces)
+    if groups:
+        traces.append(_bands.legend_key(options.bands))
     _gradnorm.add_panel(traces, layout, curves, colors, dashes, options)
     _rank_legend(traces, shapes)
 
@@ -160,6 +171,7 @@ def clear_cache() -> None:
     _smoothing.clear_cache()
     _scans.clear_cache()
     _gradnorm.clear_cache()
+    _bands.clear_cache()
 
 
 def _select(runs: Iterable[Run], options: FigureOptions) -> list[Run]:

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from ._options import FigureOptions
 
 
+#: A grouped seed's own line: a tint of the model colour, thinner than the mean's.
+SEED_TINT = 0.55
+SEED_WIDTH = 1.0
+
+
 class _Curve:
     """One run prepared for drawing: x, raw and smoothed loss, the chosen points, onset."""
 
@@ -69,12 +74,19 @@ class _Curve:
             "<br>loss %{customdata[1]:.4g}<br>smoothed %{customdata[2]:.4g}<extra></extra>"
         )
 
-    def traces(self, color: str, dash: str, options: FigureOptions) -> list[dict[str, Any]]:
-        """raw (faint), loss (model colour) and diverged (divergence colour) line traces."""
+    def traces(
+        self, color: str, dash: str, options: FigureOptions, *, grouped: bool = False
+    ) -> list[dict[str, Any]]:
+        """raw (faint), loss (model colour) and diverged (divergence colour) line traces.
+
+        A seed drawn in a seed band (``grouped``) has no raw curve, and its line before the
+        onset is a thin tint of the model colour (role ``seed``), drawn only with
+        ``options.show_seeds``; after its onset it is drawn as any diverged run is.
+        """
         k = self.keep
         out: list[dict[str, Any]] = []
         common = {"mode": "lines", "showlegend": False, "legendgroup": self.run.run_id}
-        if options.smoothing and options.show_raw:
+        if options.smoothing and options.show_raw and not grouped:
             out.append(
                 {
                     **common,
@@ -94,18 +106,22 @@ class _Curve:
         x, shown = self.x[k], _plottable(self.shown[k])
         custom = np.column_stack((self.run.steps[k], self.raw[k], self.shown[k]))
         width = 2.0
-        out.append(
-            {
-                **common,
-                "x": x[: split + 1],
-                "y": shown[: split + 1],
-                "customdata": custom[: split + 1],
-                "name": self.name,
-                "line": {"color": color, "width": width, "dash": dash},
-                "hovertemplate": self._hover(),
-                "meta": _meta(self.run, "loss"),
-            }
-        )
+        if not grouped or options.show_seeds:
+            line = {"color": color, "width": width, "dash": dash}
+            if grouped:
+                line = {"color": _tint(color, SEED_TINT), "width": SEED_WIDTH, "dash": dash}
+            out.append(
+                {
+                    **common,
+                    "x": x[: split + 1],
+                    "y": shown[: split + 1],
+                    "customdata": custom[: split + 1],
+                    "name": self.name,
+                    "line": line,
+                    "hovertemplate": self._hover(),
+                    "meta": _meta(self.run, "seed" if grouped else "loss"),
+                }
+            )
         if self.onset_index is not None:
             out.append(
                 {

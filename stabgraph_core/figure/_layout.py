@@ -64,6 +64,7 @@ def _onset_traces(
             short(curve.name, 24)
             if len(models) > 1 or curve.run.seq_len is None
             else f"N={length_label(curve.run.seq_len)}"
+            + (f" seed {curve.run.seed}" if curve.run.seed is not None else "")
         )
         labels.append(f"{who}, step {step:,}")
     x_min = min(e[0] for e in extents)

@@ -13,6 +13,8 @@ from ._style import DEFAULT_Y_CAP
 
 #: Values of :attr:`FigureOptions.grad_norm`.
 GRAD_NORM_CHOICES: tuple[str, ...] = ("auto", "on", "off")
+#: Values of :attr:`FigureOptions.bands`.
+BAND_CHOICES: tuple[str, ...] = ("std", "minmax", "off")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class FigureOptions:
             axis fit everything.
         grad_norm: the gradient-norm panel under the loss: ``auto`` when a shown run logs
             a gradient norm, ``on`` always (saying so when none does), ``off`` never.
+        bands: runs of one model and length with two or more seeds (a seed group, see
+            ``seeds.py``) are drawn as their mean curve and a band: ``std`` mean ± one
+            standard deviation, ``minmax`` lowest to highest seed, ``off`` every seed as its
+            own line. A diverged seed leaves the band at its onset and goes on as its own line.
+        show_seeds: with bands, also each grouped seed's own (thin) line.
 
     Raises:
         InvalidArgumentError: any value out of range, or a bare string for a collection.
@@ -58,6 +65,8 @@ class FigureOptions:
     x_range: tuple[float, float] | None = None
     y_cap: float | Literal["auto"] | None = DEFAULT_Y_CAP
     grad_norm: Literal["auto", "on", "off"] = "auto"
+    bands: Literal["std", "minmax", "off"] = "std"
+    show_seeds: bool = False
 
     def __post_init__(self) -> None:
         for name in ("models", "lengths"):
@@ -79,6 +88,10 @@ class FigureOptions:
         if self.grad_norm not in GRAD_NORM_CHOICES:
             raise InvalidArgumentError(
                 f"grad norm must be one of {', '.join(GRAD_NORM_CHOICES)}, got {self.grad_norm!r}"
+            )
+        if self.bands not in BAND_CHOICES:
+            raise InvalidArgumentError(
+                f"bands must be one of {', '.join(BAND_CHOICES)}, got {self.bands!r}"
             )
         if self.max_points is not None and int(self.max_points) < MIN_POINTS:
             raise InvalidArgumentError(
