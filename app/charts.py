@@ -45,6 +45,7 @@ def options_for(
     max_points: int | None = BROWSER_MAX_POINTS,
     title: str | None = None,
     grad_norm: str = "auto",
+    bands: str = "std",
 ) -> FigureOptions:
     """FigureOptions for a view (None for models, lengths or show: all of them).
 
@@ -65,6 +66,8 @@ def options_for(
         "max_points": max_points,
         "x_range": x_range,
         "grad_norm": grad_norm,
+        "bands": bands,
+        "show_seeds": ids.SHOW_SEEDS in show,
     }
     if title is not None:
         kwargs["title"] = title
@@ -79,6 +82,7 @@ def _chart(
     x_axis: str,
     x_range: tuple[float, float] | None,
     grad_norm: str = "auto",
+    bands: str = "std",
 ) -> dict[str, Any]:
     options = options_for(
         loaded,
@@ -87,6 +91,7 @@ def _chart(
         x_axis=x_axis,
         x_range=x_range,
         grad_norm=grad_norm,
+        bands=bands,
     )
     # the plain dict build_figure wraps: no go.Figure to construct and deep-copy back out
     out = figure_dict(loaded.runs, options, detections=loaded.detections)
@@ -212,9 +217,10 @@ def chart(
     x_axis: str,
     x_range: tuple[float, float] | None = None,
     grad_norm: str = "auto",
+    bands: str = "std",
 ) -> dict[str, Any]:
     """Every run of the source drawn with these options; a copy safe to modify per trace."""
-    cached = _chart(loaded, float(smoothing or 0.0), bool(log_y), x_axis, x_range, grad_norm)
+    cached = _chart(loaded, float(smoothing or 0.0), bool(log_y), x_axis, x_range, grad_norm, bands)
     return {"data": [dict(t) for t in cached["data"]], "layout": cached["layout"]}
 
 

@@ -42,6 +42,7 @@ class ViewChoice:
     x_axis: str = "steps"
     x_range: tuple[float, float] | None = None
     grad_norm: str = "auto"
+    bands: str = "std"
 
 
 def filename(fmt: str) -> str:
@@ -79,6 +80,7 @@ def render(loaded: data.Loaded, choice: ViewChoice, fmt: str, dpi: int = 300) ->
         x_range=choice.x_range,
         max_points=None,
         grad_norm=choice.grad_norm,
+        bands=choice.bands,
     )
     figure = build_figure(loaded.runs, options, detections=loaded.detections)
     return figure_bytes(figure, fmt, dpi)

@@ -39,6 +39,7 @@ LOG_Y = "log-y"
 SHOW = "show"
 X_AXIS = "x-axis"
 GRAD_NORM = "grad-norm"  # the gradient-norm panel: auto, on or off
+BANDS = "bands"  # seed groups as mean and band: std, minmax or off
 
 # Detection settings (the inputs are listed with their parameters in detection.py)
 DETECT_STORE = "detect-store"
@@ -72,6 +73,7 @@ SHOW_DIVERGENCE = "divergence"
 SHOW_SPIKES = "spikes"
 SHOW_STABLE = "stable"
 SHOW_RAW = "raw"
+SHOW_SEEDS = "seeds"  # each grouped seed's own thin line under its band
 
 # Not an id: the x range a double-click on the chart asks for (Plotly's autorange)
 ZOOM_RESET = "reset"

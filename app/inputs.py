@@ -46,7 +46,14 @@ NO_LENGTH = "none"  # the Sequence-lengths value of runs whose length is not kno
 SCALES = ("linear", "log")
 X_AXES = ("steps", "tokens")
 GRAD_NORM_VALUES = ("auto", "on", "off")
-SHOW_VALUES = (ids.SHOW_DIVERGENCE, ids.SHOW_SPIKES, ids.SHOW_STABLE, ids.SHOW_RAW)
+SHOW_VALUES = (
+    ids.SHOW_DIVERGENCE,
+    ids.SHOW_SPIKES,
+    ids.SHOW_STABLE,
+    ids.SHOW_RAW,
+    ids.SHOW_SEEDS,
+)
+BAND_VALUES = ("std", "minmax", "off")
 
 
 def tell(error: StabgraphError, component: str = ids.PAGE_MESSAGE) -> None:
@@ -285,6 +292,11 @@ def grad_norm(value: Any) -> str:
     return one_of(value, "Gradient norm", GRAD_NORM_VALUES, "auto")
 
 
+def bands(value: Any) -> str:
+    """Seed bands: mean ± 1 std (std), lowest to highest seed (minmax), or off."""
+    return one_of(value, "Seed bands", BAND_VALUES, "std")
+
+
 def x_range(relayout: Any) -> tuple[float, float] | str | None:
     """The x-range a zoom or pan (the chart's ``relayoutData``) moved to.
 
@@ -467,6 +479,7 @@ CONTROLS: dict[str, Callable[[Any], Any]] = {
     "show": show,
     "x_axis": x_axis,
     "grad_norm": grad_norm,
+    "bands": bands,
     **{s.key: (lambda v, key=s.key: setting(key, v)) for s in detection.SETTINGS},
 }
 

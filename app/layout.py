@@ -263,6 +263,22 @@ def _display_panel() -> html.Section:
             hint="A log-scale panel under the loss; auto: when a run logs one.",
         ),
         _field(
+            "Seed bands",
+            dcc.RadioItems(
+                id=ids.BANDS,
+                value=d["bands"],
+                inline=True,
+                className="radio",
+                options=[
+                    {"label": "Mean ± std", "value": "std"},
+                    {"label": "Min–max", "value": "minmax"},
+                    {"label": "Off", "value": "off"},
+                ],
+            ),
+            hint="Runs of one model and length with several seeds: their mean and spread. "
+            "A diverged seed is always its own line from its onset.",
+        ),
+        _field(
             "Mark",
             dcc.Checklist(
                 id=ids.SHOW,
@@ -273,6 +289,7 @@ def _display_panel() -> html.Section:
                     {"label": "Loss spikes", "value": ids.SHOW_SPIKES},
                     {"label": "Stable regions", "value": ids.SHOW_STABLE},
                     {"label": "Raw loss behind smoothing", "value": ids.SHOW_RAW},
+                    {"label": "Each seed under its band", "value": ids.SHOW_SEEDS},
                 ],
             ),
         ),

@@ -41,6 +41,7 @@ CONTROLS: dict[str, str] = {
     "show": ids.SHOW,
     "x_axis": ids.X_AXIS,
     "grad_norm": ids.GRAD_NORM,
+    "bands": ids.BANDS,
     **{s.key: s.component for s in detection.SETTINGS},
 }
 
@@ -69,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "show": DEFAULT_SHOW,
     "x_axis": "steps",
     "grad_norm": "auto",
+    "bands": "std",
     **{s.key: s.default for s in detection.SETTINGS},
 }
 
@@ -175,6 +177,8 @@ def _parse(name: str, text: str) -> Any:
     if name == "x_axis" and text not in ("steps", "tokens"):
         raise ValueError(text)
     if name == "grad_norm" and text not in inputs.GRAD_NORM_VALUES:
+        raise ValueError(text)
+    if name == "bands" and text not in inputs.BAND_VALUES:
         raise ValueError(text)
     return text
 

@@ -24,6 +24,7 @@ ROLE_SHOW = {
     "grad_spikes": ids.SHOW_SPIKES,
     "stable": ids.SHOW_STABLE,
     "raw": ids.SHOW_RAW,
+    "seed": ids.SHOW_SEEDS,
 }
 # Roles whose points come from the raw data at every zoom level (left alone on zoom).
 FIXED_ROLES = frozenset(

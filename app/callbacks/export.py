@@ -39,6 +39,7 @@ def _status(text: str, error: bool = False) -> tuple[str, str]:
     State(ids.GRAPH, "relayoutData"),
     State(ids.DETECT_STORE, "data"),
     State(ids.GRAD_NORM, "value"),
+    State(ids.BANDS, "value"),
     background=True,
     running=[
         (Output(ids.EXPORT_BUTTON, "disabled"), True, False),
@@ -63,6 +64,7 @@ def export_view(
     relayout: dict | None,
     detector: dict | None = None,
     grad_norm: str | None = None,
+    bands: str | None = None,
 ) -> tuple[Any, str, str]:
     """Send the current view as ``fmt``; a failure is shown under the button, not raised."""
     set_progress((0, STEPS))
@@ -79,6 +81,7 @@ def export_view(
             x_axis=inputs.x_axis(x_axis),
             x_range=None if x_range in (None, view.RESET) else x_range,
             grad_norm=inputs.grad_norm(grad_norm),
+            bands=inputs.bands(bands),
         )
         if source is None:
             raise StabgraphError("nothing is loaded to download")

@@ -36,7 +36,7 @@ def empty_figure(message: str) -> dict[str, Any]:
     }
 
 
-KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y, ids.DETECT_STORE, ids.GRAD_NORM)
+KEEP_ZOOM = (ids.SMOOTHING, ids.LOG_Y, ids.DETECT_STORE, ids.GRAD_NORM, ids.BANDS)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -110,6 +110,7 @@ def _drawn(value: Any) -> tuple[str | None, str | None]:
     Input(ids.DETECT_STORE, "data"),
     State(ids.DRAWN_SOURCE, "data"),
     Input(ids.GRAD_NORM, "value"),
+    Input(ids.BANDS, "value"),
 )
 def draw_chart(
     source: dict | None,
@@ -123,6 +124,7 @@ def draw_chart(
     detector: dict | None = None,
     drawn: Any = None,
     grad_norm: str | None = None,
+    bands: str | None = None,
 ) -> tuple[Any, list[dict], dict[str, Any] | None]:
     """The whole figure for every run of the source, with the unticked ones hidden.
 
@@ -145,6 +147,7 @@ def draw_chart(
             inputs.x_axis(x_axis),
             None if not keep_zoom or x_range == view.RESET else x_range,
             inputs.grad_norm(grad_norm),
+            inputs.bands(bands),
         )
         figure = charts.chart(loaded, *options)
         ticked = inputs.models(models), inputs.lengths(lengths), inputs.show(show)

@@ -21,6 +21,7 @@ from .. import charts, data, ids, inputs, view
     State(ids.TRACE_MAP, "data"),
     State(ids.DETECT_STORE, "data"),
     State(ids.GRAD_NORM, "value"),
+    State(ids.BANDS, "value"),
     prevent_initial_call=True,
 )
 def refine_on_zoom(
@@ -32,6 +33,7 @@ def refine_on_zoom(
     trace_map: list[dict] | None,
     detector: dict | None = None,
     grad_norm: str | None = None,
+    bands: str | None = None,
 ) -> Any:
     """Patch every curve's points with ~2,000 points from inside the new x-range.
 
@@ -40,7 +42,7 @@ def refine_on_zoom(
     try:
         x_range, trace_map = inputs.x_range(relayout), inputs.trace_map(trace_map)
         options = inputs.smoothing(smoothing), inputs.scale(scale) == "log", inputs.x_axis(x_axis)
-        panel = inputs.grad_norm(grad_norm)
+        panel, band = inputs.grad_norm(grad_norm), inputs.bands(bands)
     except StabgraphError as err:
         inputs.tell(err)
         return no_update
@@ -49,7 +51,7 @@ def refine_on_zoom(
     try:
         loaded = data.load_source(source, detector)
         zoomed = None if x_range == view.RESET else x_range
-        figure = charts.chart(loaded, *options, zoomed, grad_norm=panel)
+        figure = charts.chart(loaded, *options, zoomed, grad_norm=panel, bands=band)
     except StabgraphError as err:
         inputs.tell(err)
         return no_update
