@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))  # scripts/ is a plain folder: import app_session
 from app_session import CHROMIUM, AppDidNotStart, launch_chromium, start_app, stop_app  # noqa: E402
+from sweep_data import write_sweep  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 VIEWPORT = {"width": 1366, "height": 768}
@@ -47,7 +48,9 @@ def build_results_root(root: Path) -> Path:
     """results/
     ├── diverged/   resnetbk_seq8192.json (healthy decay),
     │               mamba_seq8192.json (explodes from step 300: x1.03 per step, NaN at 350)
-    └── broken/     resnetbk_seq8192.json (healthy), bad.json (truncated JSON)
+    ├── broken/     resnetbk_seq8192.json (healthy), bad.json (truncated JSON)
+    └── sweep/      2 models x 2 lengths x 3 seeds of JSONL logs, Mamba 32k seed 2 diverging
+                    (``tests/sweep_data.py``)
     """
     steps = list(range(500))
     healthy = [4.0 * 0.995**k + 0.5 for k in steps]
@@ -61,6 +64,7 @@ def build_results_root(root: Path) -> Path:
     )
     _write_json(root / "broken" / "resnetbk_seq8192.json", run | {"loss": healthy})
     (root / "broken" / "bad.json").write_text('{"seq_len": 8192, "steps": [0, 1, 2')
+    write_sweep(root)
     return root
 
 
