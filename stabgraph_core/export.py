@@ -703,9 +703,12 @@ def _render(
         if renderer is None:  # stopped between start_renderer and here
             raise ExportError(f"{names} export failed: Chromium was stopped")
         try:
-            return renderer.render(
+            images = renderer.render(
                 figure_json, size, formats, dpi / PX_PER_INCH, RENDER_TIMEOUT_S, on_image
             )
+            if "png" in images:
+                images["png"] = png_with_dpi(images["png"], dpi)
+            return images
         except TimeoutError:
             # that Chromium stopped answering: shut it down; the next export starts afresh
             _state["renderer"] = None
@@ -718,6 +721,35 @@ def _render(
                 _state["renderer"] = None
                 renderer.close()
             raise ExportError(f"{names} export failed: {_first_line(err)}") from None
+
+
+def png_with_dpi(png: bytes, dpi: int) -> bytes:
+    """``png`` tagged with its resolution (a ``pHYs`` chunk), so it opens at ``dpi``.
+
+    Chromium's screenshots carry no resolution, which viewers and LaTeX read as 72 or 96
+    dpi: a 3600 x 2100 px figure meant for 12 x 7 in would open at 37.5 in wide. The chunk
+    goes right after the header (the PNG standard puts it before the image data); one
+    already there is replaced. The pixels are not touched.
+    """
+    import struct
+    import zlib
+
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        return png
+    per_metre = round(dpi / 0.0254)
+    body = b"pHYs" + struct.pack(">IIB", per_metre, per_metre, 1)
+    chunk = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+    out, pos = [png[:8]], 8
+    while pos + 8 <= len(png):
+        length = struct.unpack(">I", png[pos : pos + 4])[0]
+        kind = png[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if kind != b"pHYs":
+            out.append(png[pos:end])
+        if kind == b"IHDR":
+            out.append(chunk)
+        pos = end
+    return b"".join(out)
 
 
 def _static_json(fig: go.Figure | dict[str, Any]) -> tuple[str, tuple[int, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import multiprocessing
 import os
 import re
@@ -382,3 +383,27 @@ def test_vendored_plotly_matches_plotly_py_and_carries_the_compile_hint():
     assert bundle is not None, f"vendored plotly.js is not v{get_plotlyjs_version()}"
     # V8 compiles the whole script while the page loads (see _vendor/README.md)
     assert bundle.read_bytes().startswith(b"//# allFunctionsCalledOnLoad\n")
+
+
+def test_png_carries_its_dpi_so_it_opens_at_print_size(exported, small_figure):
+    from PIL import Image
+
+    with Image.open(io.BytesIO(exported["png"].read_bytes())) as image:
+        assert image.info["dpi"] == pytest.approx((300, 300), abs=0.05)
+        assert image.size[0] / image.info["dpi"][0] == pytest.approx(12, abs=0.05)  # 12 in wide
+    png = export.figure_bytes(small_figure, "png", dpi=600)
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.info["dpi"] == pytest.approx((600, 600), abs=0.05)
+        image.load()  # the chunks' checksums are right: Pillow reads it whole
+
+
+def test_png_dpi_tag_replaces_one_already_there():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, "PNG", dpi=(72, 72))
+    tagged = export.png_with_dpi(buffer.getvalue(), 150)
+    assert tagged.count(b"pHYs") == 1
+    with Image.open(io.BytesIO(tagged)) as image:
+        assert image.info["dpi"] == pytest.approx((150, 150), abs=0.05)
+    assert export.png_with_dpi(b"not a png", 300) == b"not a png"
