@@ -8,12 +8,14 @@ each run's detection; CSV holds the raw points of the runs currently ticked.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from stabgraph_core import summarize, to_json
 from stabgraph_core.errors import InvalidArgumentError
+from stabgraph_core.model import length_label
 
 from . import charts, data, view
 from .inputs import FORMATS
@@ -28,6 +30,7 @@ MIME = {
     "csv": "text/csv",
 }
 BASENAME = "stabgraph"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,36 @@ class ViewChoice:
     bands: str = "std"
 
 
-def filename(fmt: str) -> str:
-    """``stabgraph.pdf`` and so on."""
-    return f"{BASENAME}.{fmt}"
+#: What a data download holds, in its name (figures are named by what they show alone).
+_KIND = {"json": "_summary", "csv": "_points"}
+#: Models named in a file name at most; more are counted (``_5-models``).
+NAMED_MODELS = 3
+
+
+def filename(fmt: str, runs: list | None = None) -> str:
+    """The download's name, saying what is in it: ``stabgraph_mamba-resnetbk_8k-1M.pdf``.
+
+    Models in the view's order (counted past :data:`NAMED_MODELS`), then the shortest to
+    the longest length shown (one length alone; none when no run names one), then what a
+    data file holds (``_summary.json``, ``_points.csv``). Only letters, digits, ``.``,
+    ``-`` and ``_`` are kept, so the name is safe on every file system.
+    """
+    parts = [BASENAME]
+    runs = list(runs or [])
+    models = list(dict.fromkeys(r.model for r in runs))
+    if models:
+        parts.append("-".join(models) if len(models) <= NAMED_MODELS else f"{len(models)}-models")
+    lengths = sorted({r.seq_len for r in runs if r.seq_len is not None})
+    if lengths:
+        span = [length_label(lengths[0]), length_label(lengths[-1])]
+        parts.append(span[0] if len(lengths) == 1 else "-".join(span))
+    stem = "_".join(_UNSAFE.sub("-", part).strip("-") for part in parts)[:120]
+    return f"{stem}{_KIND.get(fmt, '')}.{fmt}"
+
+
+def shown(loaded: data.Loaded, choice: ViewChoice) -> list:
+    """The runs a download of this view holds."""
+    return view.shown_runs(loaded.runs, choice.models, choice.lengths)
 
 
 def render(loaded: data.Loaded, choice: ViewChoice, fmt: str, dpi: int = 300) -> bytes:
@@ -92,24 +122,34 @@ def summary_json(loaded: data.Loaded, runs: list) -> bytes:
 
 
 def points_csv(runs: list) -> bytes:
-    """``model,seq_len,seed,label,step,loss`` rows, every raw point of every run."""
+    """``model,seq_len,seed,label,step,loss`` rows, every raw point of every run.
+
+    A length or seed the run does not have is an empty field; a NaN or Inf loss is written
+    as ``nan`` / ``inf``, because the log holds it.
+    """
     import pandas as pd
 
-    frames = [
-        pd.DataFrame(
-            {
-                "model": run.model,
-                "seq_len": pd.array([run.seq_len] * run.steps.size, dtype="Int64"),
-                "seed": pd.array([run.seed] * run.steps.size, dtype="Int64"),
-                "label": run.label or "",
-                "step": run.steps,
-                "loss": np.asarray(run.loss),
-            }
-        )
-        for run in runs
-    ]
+    frames = []
+    for run in runs:
+        n = run.steps.size
+        columns = {
+            "model": run.model,
+            "seq_len": _constant("" if run.seq_len is None else str(run.seq_len), n),
+            "seed": _constant("" if run.seed is None else str(run.seed), n),
+            "label": run.label or "",
+            "step": run.steps,
+            "loss": np.asarray(run.loss),
+        }
+        frames.append(pd.DataFrame(columns))
     buffer = io.StringIO()
     pd.concat(frames, ignore_index=True).to_csv(
         buffer, index=False, float_format="%.9g", na_rep="nan"
     )
     return buffer.getvalue().encode()
+
+
+def _constant(text: str, n: int) -> object:
+    """A column of ``n`` copies of ``text`` (a categorical: one string, not ``n``)."""
+    import pandas as pd
+
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[text])

@@ -91,7 +91,7 @@ def export_view(
         set_progress((2, STEPS))
     except StabgraphError as err:
         return None, *_status(f"Download failed: {err}", error=True)
-    name = downloads.filename(fmt)
+    name = downloads.filename(fmt, downloads.shown(loaded, choice))
     set_progress((STEPS, STEPS))
     size = f"{len(content) / 1024:,.0f} kB" if len(content) >= 1024 else f"{len(content)} B"
     return dcc.send_bytes(content, name, type=downloads.MIME[fmt]), *_status(

@@ -12,7 +12,7 @@ from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from app import data, ids, view
+from app import data, downloads, ids, view
 from app.callbacks import export, figure, source, table, toggles, url, zoom
 
 SIM = {"kind": "simulated", "seed": 42, "steps": 1000, "lengths": [8192, 32768, 131072]}
@@ -269,8 +269,8 @@ def test_summary_json_download_has_detection_for_the_ticked_runs() -> None:
     body = json.loads(base64.b64decode(download["content"]))
     assert set(body["mamba"]) == {"32768"} and set(body["resnetbk"]) == {"32768"}
     assert body["mamba"]["32768"]["detection"]["diverged"] is True
-    assert download["filename"] == "stabgraph.json"
-    assert status.startswith("Saved stabgraph.json") and css == "export-status"
+    assert download["filename"] == "stabgraph_resnetbk-mamba_32k_summary.json"
+    assert status.startswith(f"Saved {download['filename']}") and css == "export-status"
     assert progress[0] == (0, export.STEPS) and progress[-1] == (export.STEPS, export.STEPS)
 
 
@@ -280,6 +280,9 @@ def test_csv_download_holds_every_raw_point_with_nan_kept() -> None:
     assert lines[0] == "model,seq_len,seed,label,step,loss"
     assert len(lines) == 1 + 2 * 1000
     assert sum(line.endswith(",nan") for line in lines) == 5  # Mamba 32k's NaNs
+    assert lines[1].split(",")[:4] == ["resnetbk", "32768", "", ""]  # no seed: empty, not nan
+    assert "nan" not in "".join(line.rsplit(",", 1)[0] for line in lines)
+    assert download["filename"] == "stabgraph_resnetbk-mamba_32k_points.csv"
 
 
 def test_failed_download_shows_its_error() -> None:
@@ -302,4 +305,22 @@ def test_figure_download_shows_only_the_ticked_lengths() -> None:
     assert svg.lstrip().startswith(("<svg", "<?xml"))
     assert "N=8k" in svg and "N=128k" in svg
     assert "N=32k" not in svg
-    assert status.startswith("Saved stabgraph.svg")
+    assert download["filename"] == "stabgraph_resnetbk-mamba_8k-128k.svg"
+    assert status.startswith("Saved stabgraph_resnetbk-mamba_8k-128k.svg")
+
+
+def test_download_names_say_what_is_in_them() -> None:
+    from stabgraph_core import Run
+
+    def run(model, n, seed=None):
+        return Run(model, n, np.arange(3), np.ones(3), seed=seed)
+
+    runs = [run("mamba", 8192), run("resnetbk", 1048576), run("mamba", 32768, seed=1)]
+    assert downloads.filename("pdf", runs) == "stabgraph_mamba-resnetbk_8k-1M.pdf"
+    assert downloads.filename("png", runs[:1]) == "stabgraph_mamba_8k.png"
+    assert downloads.filename("json", runs) == "stabgraph_mamba-resnetbk_8k-1M_summary.json"
+    many = [run(f"m{i}", 8192) for i in range(5)]
+    assert downloads.filename("svg", many) == "stabgraph_5-models_8k.svg"
+    odd = [Run("gpt2 (train/loss)", None, np.arange(3), np.ones(3))]
+    assert downloads.filename("eps", odd) == "stabgraph_gpt2-train-loss.eps"
+    assert downloads.filename("csv") == "stabgraph_points.csv"

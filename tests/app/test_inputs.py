@@ -220,7 +220,8 @@ def test_a_forged_download_is_refused_under_the_button() -> None:
         download, status, _css = export_with(**bad)
         assert download is None and _one_line(status).startswith("Download failed: ")
     download, status, _css = export_with()
-    assert download is not None and status.startswith("Saved stabgraph.csv")
+    assert download is not None and status.startswith("Saved stabgraph_")
+    assert download["filename"].endswith("_points.csv")
 
 
 def test_forged_detection_settings_are_answered_beside_the_inputs(said: dict) -> None:

@@ -93,7 +93,7 @@ def test_pdf_download_arrives_and_is_a_pdf(page, server_url: str, tmp_path: Path
         page.locator("#export-button").click()
     target = tmp_path / info.value.suggested_filename
     info.value.save_as(target)
-    assert target.name == "stabgraph.pdf"
+    assert target.name == "stabgraph_resnetbk-mamba_8k-1M.pdf"  # says what it shows
     assert target.read_bytes().startswith(b"%PDF")
     page.wait_for_function(
         "() => document.querySelector('#export-status').innerText.includes('Saved')"
