@@ -439,7 +439,7 @@ def test_the_dev_server_stopped_by_sigterm_leaves_no_chromium_behind(
         done = page.call(page.find(f"{ids.DOWNLOAD}.data"), values,
                          changed=[f"{ids.EXPORT_BUTTON}.n_clicks"], poll_interval=0.05)  # fmt: skip
         page.close()
-        assert done.props[ids.DOWNLOAD]["data"]["filename"] == "stabgraph_resnetbk-mamba_8k-1M.svg"
+        assert done.props[ids.DOWNLOAD]["data"]["filename"] == "stabgraph_mamba_8k-32k.svg"
         assert list(tmp.iterdir()), "Chromium keeps its profile here while it runs"
         service.process.send_signal(signal.SIGTERM)
         assert service.process.wait(30) == 128 + signal.SIGTERM
