@@ -198,7 +198,13 @@ def lean_hover(figure: Any, *, smoothing: float, x_axis: str) -> None:
         if "customdata" in text.replace("%{customdata[", "") or "\0" in text:
             continue
         trace["hovertemplate"] = text
-        trace["customdata"] = custom[:, keep] if keep else None
+        if keep:
+            trace["customdata"] = custom[:, keep]
+        elif isinstance(trace, dict):
+            # absent, not null: dcc.Graph's hover handler indexes a null customdata
+            trace.pop("customdata")
+        else:
+            trace["customdata"] = None
 
 
 def _get(trace: Any, key: str) -> Any:

@@ -32,6 +32,7 @@ class _Curve:
         self.run = run
         self.detection = detection
         self.x = _x_values(run, options.x_axis)
+        self.smoothed = bool(options.smoothing)
         self.raw = run.loss
         # both remembered for read-only series (the app's), so an option that does not move
         # the chosen points (log y, markers, the smoothing weight for the raw curve) is cheap
@@ -68,10 +69,13 @@ class _Curve:
         return values[np.isfinite(values)]
 
     def _hover(self) -> str:
+        """Step and loss; the smoothed loss too, only when smoothing is on (it would be the
+        loss again otherwise)."""
         seed = f" · seed {self.run.seed}" if self.run.seed is not None else ""
+        smoothed = "<br>smoothed %{customdata[2]:.4g}" if self.smoothed else ""
         return (
             f"<b>{self.name}</b>{seed}<br>step %{{customdata[0]:,}}"
-            "<br>loss %{customdata[1]:.4g}<br>smoothed %{customdata[2]:.4g}<extra></extra>"
+            f"<br>loss %{{customdata[1]:.4g}}{smoothed}<extra></extra>"
         )
 
     def traces(

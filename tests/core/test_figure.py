@@ -280,6 +280,9 @@ def test_hover_names_model_length_and_seed():
     (curve,) = by_role(build_figure([run]), "loss")
     assert "Mamba 128k" in curve.hovertemplate and "seed 3" in curve.hovertemplate
     assert curve.customdata.shape == (10, 3)  # step, raw, smoothed
+    assert "smoothed" not in curve.hovertemplate  # the same value twice says nothing
+    (smoothed,) = by_role(build_figure([run], FigureOptions(smoothing=0.5)), "loss")
+    assert "smoothed %{customdata[2]" in smoothed.hovertemplate
 
 
 def test_models_and_lengths_select_runs(reference_runs):
