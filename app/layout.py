@@ -30,7 +30,8 @@ SIM_LENGTH_CHOICES = [1 << p for p in range(10, 21)]  # 1k ... 1M
 GRAPH_CONFIG = {
     "displaylogo": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    # autoscale would fit exploded losses; double-click and "Reset axes" go to the first view
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
     "toImageButtonOptions": {"format": "png", "filename": "stabgraph", "scale": 2},
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, callback, clientside_callback, no_update
 
 from stabgraph_core import StabgraphError
 
@@ -57,3 +57,38 @@ def refine_on_zoom(
         return no_update
     patch = view.refill_patch(figure, trace_map)
     return no_update if patch is None else patch
+
+
+# A double-click (or the modebar's reset) asks Plotly to autorange, which fits exploded
+# losses and flattens every healthy curve; the page goes back to the view the chart was
+# first drawn with instead (``layout.meta.home``, set in ``charts.chart``). The relayout
+# this makes reaches ``refine_on_zoom`` as an ordinary zoom to the whole run.
+clientside_callback(
+    """
+    function (relayout) {
+        const none = window.dash_clientside.no_update;
+        if (!relayout || !(relayout["xaxis.autorange"] || relayout["yaxis.autorange"])) {
+            return none;
+        }
+        const gd = document.querySelector("#graph .js-plotly-plot");
+        const home = gd && gd.layout && gd.layout.meta && gd.layout.meta.home;
+        if (!home) {
+            return none;
+        }
+        const update = {};
+        for (const axis of ["xaxis", "yaxis"]) {
+            const range = home[axis];
+            if (Array.isArray(range) && range.length === 2) {
+                update[axis + ".range"] = range.slice();
+            }
+        }
+        if (Object.keys(update).length) {
+            window.Plotly.relayout(gd, update);
+        }
+        return none;
+    }
+    """,
+    Output(ids.GRAPH, "className"),
+    Input(ids.GRAPH, "relayoutData"),
+    prevent_initial_call=True,
+)

@@ -73,6 +73,16 @@ def _through_plotly(loaded, smoothing: float, log_y: bool, x_range) -> dict:
     out = fig.to_dict()
     for key in ("width", "height", "title"):
         out["layout"].pop(key, None)
+    for trace in out["data"]:  # the chart leaves an empty customdata out (null breaks hover)
+        if "customdata" in trace and trace["customdata"] is None:
+            del trace["customdata"]
+    whole = (
+        options if x_range is None else charts.options_for(loaded, smoothing=smoothing, log_y=log_y)
+    )
+    home = build_figure(loaded.runs, whole, detections=loaded.detections).layout
+    out["layout"]["meta"]["home"] = {"xaxis": list(home.xaxis.range), "yaxis": home.yaxis.range}
+    if out["layout"]["meta"]["home"]["yaxis"] is not None:
+        out["layout"]["meta"]["home"]["yaxis"] = list(home.yaxis.range)
     return out
 
 
@@ -113,3 +123,15 @@ def test_arrays_are_encoded_as_plotly_encodes_them(values: np.ndarray) -> None:
         assert got == expected
     else:
         assert isinstance(got, np.ndarray) and np.array_equal(got, expected)
+
+
+def test_home_view_is_the_whole_run_with_the_capped_axis_even_when_zoomed() -> None:
+    from app import charts, data
+
+    loaded = data.load_source({"kind": "simulated", "seed": 42, "steps": 300, "lengths": [8192]})
+    whole = charts.chart(loaded, 0.0, False, "steps")
+    zoomed = charts.chart(loaded, 0.0, False, "steps", (100.0, 150.0))
+    home = whole["layout"]["meta"]["home"]
+    assert home == {"xaxis": [0.0, 299.0], "yaxis": whole["layout"]["yaxis"]["range"]}
+    assert zoomed["layout"]["xaxis"]["range"] == [100.0, 150.0]
+    assert zoomed["layout"]["meta"]["home"] == home
