@@ -48,6 +48,7 @@ for _feature in (
     "export",
     "figure",
     "live",
+    "memory",
     "source",
     "table",
     "toggles",

@@ -58,6 +58,8 @@ DETECT_NONFINITE_WINDOW = "detect-nonfinite-window"
 # Chart and table
 GRAPH = "graph"
 TABLE = "table"
+MEMORY_GRAPH = "memory-graph"  # peak memory by sequence length, under the loss chart
+MEMORY_CARD = "memory-card"  # its section, hidden when no shown run logs memory
 
 # Downloads
 EXPORT_FORMAT = "export-format"

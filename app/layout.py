@@ -387,6 +387,33 @@ def _export_panel() -> html.Section:
     )
 
 
+def _memory_section() -> html.Section:
+    """Peak memory by sequence length for the shown runs (``callbacks/memory.py`` fills it
+    and shows it only when a shown run logs memory)."""
+    return html.Section(
+        [
+            html.H2("Peak memory by sequence length", className="panel-title"),
+            html.Div(  # sized here: a responsive dcc.Graph fills its parent's height
+                dcc.Graph(
+                    id=ids.MEMORY_GRAPH,
+                    config={
+                        **GRAPH_CONFIG,
+                        "toImageButtonOptions": {
+                            **GRAPH_CONFIG["toImageButtonOptions"],
+                            "filename": "stabgraph-memory",
+                        },
+                    },
+                    className="chart",
+                ),
+                className="memory-chart",
+            ),
+        ],
+        id=ids.MEMORY_CARD,
+        className="card memory-card",
+        hidden=True,
+    )
+
+
 def serve_layout() -> html.Div:
     """The whole page (a function, so the folder list is fresh on every load)."""
     return html.Div(
@@ -434,6 +461,7 @@ def serve_layout() -> html.Div:
                                 dcc.Graph(id=ids.GRAPH, config=GRAPH_CONFIG, className="chart"),
                                 className="card chart-card",
                             ),
+                            _memory_section(),
                             html.Div(
                                 [
                                     html.H2("Runs", className="panel-title"),

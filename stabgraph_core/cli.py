@@ -15,6 +15,9 @@ from .simulation import DEFAULT_LENGTHS, DEFAULT_NUM_STEPS, DEFAULT_SEED, simula
 from .summary import DEFAULT_BASELINE, DEFAULT_CANDIDATE, summarize, write_summary
 
 FORMATS = ("pdf", "svg", "png", "eps", "html", "all")
+FIGURES = ("loss", "memory")
+#: ``--output`` when not given, per ``--figure``: the memory figure never replaces the loss's.
+DEFAULT_OUTPUTS = {"loss": "results/stability_graph", "memory": "results/memory_graph"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_argument_group("output")
     out.add_argument(
         "--output",
-        default="results/stability_graph",
-        help="output path without extension (default: %(default)s)",
+        default=None,
+        help="output path without extension (default: results/stability_graph, "
+        "results/memory_graph with --figure memory)",
     )
     out.add_argument(
         "--dpi", type=int, default=300, help="resolution of the PNG (default: %(default)s)"
@@ -92,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--save_summary", action="store_true", help="also write summary statistics to {output}.json"
     )
     fig_ = p.add_argument_group("figure")
+    fig_.add_argument(
+        "--figure",
+        choices=FIGURES,
+        default="loss",
+        help="which figure: loss curves, or peak memory against sequence length per model "
+        "with diverged and out-of-memory runs marked (default: %(default)s)",
+    )
     fig_.add_argument("--title", default=None, help="figure title (default: the two-line title)")
     fig_.add_argument("--log_y", action="store_true", help="logarithmic loss axis")
     fig_.add_argument(
@@ -357,6 +368,27 @@ def _write_figure(
     return export_figures(fig, args.output, formats, dpi=args.dpi)
 
 
+def _write_memory_figure(
+    runs: RunSet, args: argparse.Namespace, found: dict[str, Detection]
+) -> list[Path]:
+    """The memory figure as ``{output}.{format}`` and ``{output}.png``, as the loss figure."""
+    from .export import export_figures
+    from .figure import build_memory_figure
+    from .series import peak_memory_gb, ran_out_of_memory
+
+    logs = [r for r in runs if peak_memory_gb(r) is not None or ran_out_of_memory(r)]
+    if not any(r.seq_len is not None for r in logs):
+        what = "no run that logs memory names a sequence length" if logs else "no run logs memory"
+        print(
+            f"warning: {what}; the memory figure says so "
+            "(memory fields: docs/cli.md#the-memory-figure)",
+            file=sys.stderr,
+        )
+    formats = [args.format] if args.format == "png" else [args.format, "png"]
+    fig = build_memory_figure(runs, found, title=args.title)
+    return export_figures(fig, args.output, formats, dpi=args.dpi)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 a user-facing error, 2 usage)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -369,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return watch(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.output is None:
+        args.output = DEFAULT_OUTPUTS[args.figure]
     try:
         detector = _detector_config(args)
         if args.detect_only:
@@ -386,7 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.save_summary:
             path = write_summary(summary, f"{args.output}.json")
             print(f"summary written to {path}")
-        for path in _write_figure(runs, args, found):
+        write = _write_memory_figure if args.figure == "memory" else _write_figure
+        for path in write(runs, args, found):
             print(f"figure written to {path}")
     except StabgraphError as err:
         print(f"stabgraph: error: {err}", file=sys.stderr)

@@ -7,10 +7,11 @@ What is drawn (see ``model.py`` for what a run and a step are):
   marker with the run's length as a label (placed at the nearest finite value when the
   onset step itself is NaN);
 - with smoothing, TensorBoard's debiased EMA as the curve and the raw loss faintly behind;
-- shaded stable regions (steps where every run of each model that never diverged is
-  stable), spike peaks, NaN/Inf steps as a rug near the top edge (one segment per
-  stretch of consecutive NaN/Inf steps, at most ``RUG_MAX_STRETCHES`` per run; counts in
-  the legend and hover), and an "off the chart" marker where a curve leaves a capped y-axis;
+- shaded stable regions (the steps where every run drawn is stable: up to the first
+  divergence among them, or everywhere when none diverges), spike peaks, NaN/Inf steps
+  as a rug near the top edge (one segment per stretch of consecutive NaN/Inf steps, at
+  most ``RUG_MAX_STRETCHES`` per run; counts in the legend and hover), and an "off the
+  chart" marker where a curve leaves a capped y-axis;
 - one grouped legend: model status, sequence length, non-finite loss;
 - where runs log a gradient norm (``FigureOptions.grad_norm``), a log-scale panel under the
   loss on ``yaxis3``, sharing the x axis, with gradient-norm spikes circled (``_gradnorm``);
@@ -26,7 +27,8 @@ most one each per run, only when there is something to draw), ``band`` and ``see
 (one each per seed group, ``run_id`` the group's ``group_id``) and ``key`` (legend-only
 entries, ``run_id`` None). The stable band is not a trace but
 ``layout.shapes`` (drawn under the grid lines in an opaque tint, so EPS stays vector);
-``layout.meta`` holds ``stable_models`` and ``y_top`` (the y cap, None when uncapped).
+``layout.meta`` holds ``stable_models`` (the models of the runs the band speaks for) and
+``y_top`` (the y cap, None when uncapped).
 Everything drawn is opaque: PostScript has no transparency, and cairo would otherwise
 rasterise those parts of an EPS.
 
@@ -38,6 +40,10 @@ smoothed curves, chosen points and full-series scans are remembered per process 
 bounded LRU caches keyed by the arrays' identity, so redrawing with another option that
 does not move the points takes about ten milliseconds; writable runs are computed afresh
 every time, and either way the figure is the same.
+
+The memory comparison figure (``memory_figure_dict``, ``build_memory_figure``; ``_memory``)
+draws each model's peak memory against sequence length, marking runs that diverged or ran
+out of memory, in the same colours, fonts and page size.
 
 The figure is sized for print: 12 x 7 in at 96 CSS px per inch (1152 x 672 px), so a PDF
 or SVG comes out 12 x 7 in and a PNG at ``dpi`` uses ``scale = dpi / 96``.
@@ -53,6 +59,8 @@ from ._build import (
     model_colors,
     stable_band,
 )
+from ._gradnorm import frame_shapes as panel_frame_shapes
+from ._memory import build_memory_figure, memory_figure_dict
 from ._options import FigureOptions
 from ._style import (
     CAP_SAMPLE,
@@ -69,6 +77,7 @@ __all__ = [
     "HEIGHT_IN",
     "LABEL_CHARS",
     "WIDTH_IN",
+    "panel_frame_shapes",
     "stable_band",
     "DIVERGENCE_COLOR",
     "FONT_FAMILY",
@@ -80,9 +89,11 @@ __all__ = [
     "WIDTH_PX",
     "FigureOptions",
     "build_figure",
+    "build_memory_figure",
     "clear_cache",
     "default_title",
     "figure_dict",
     "length_dashes",
+    "memory_figure_dict",
     "model_colors",
 ]

@@ -94,18 +94,9 @@ def panel_traces(
     return out
 
 
-def apply_layout(layout: dict[str, Any], drawn: bool) -> None:
-    """Make room for the panel: the loss on top, ``yaxis3`` below, one x axis under both.
-
-    ``drawn`` False (``on`` with no run logging a norm) puts a note in the empty panel.
-    """
-    loss_axis = layout["yaxis"]
-    loss_axis["domain"] = list(LOSS_DOMAIN)
-    x_axis = layout["xaxis"]
-    x_axis["anchor"] = GRAD_AXIS
-    x_axis["mirror"] = True  # frames the panel; the loss panel's top and bottom: below
-    # (mirror="all" would frame both, but Plotly draws a NaN path on a first render with it)
-    layout.setdefault("shapes", []).extend(
+def frame_shapes() -> list[dict[str, Any]]:
+    """The loss panel's top and bottom edges (its x axis is the panel's, under both)."""
+    return [
         {
             "type": "line",
             "xref": "x domain",
@@ -119,7 +110,21 @@ def apply_layout(layout: dict[str, Any], drawn: bool) -> None:
             "name": "loss panel frame",
         }
         for edge in (0, 1)
-    )
+    ]
+
+
+def apply_layout(layout: dict[str, Any], drawn: bool) -> None:
+    """Make room for the panel: the loss on top, ``yaxis3`` below, one x axis under both.
+
+    ``drawn`` False (``on`` with no run logging a norm) puts a note in the empty panel.
+    """
+    loss_axis = layout["yaxis"]
+    loss_axis["domain"] = list(LOSS_DOMAIN)
+    x_axis = layout["xaxis"]
+    x_axis["anchor"] = GRAD_AXIS
+    x_axis["mirror"] = True  # frames the panel; the loss panel's top and bottom: below
+    # (mirror="all" would frame both, but Plotly draws a NaN path on a first render with it)
+    layout.setdefault("shapes", []).extend(frame_shapes())
     title = {**loss_axis["title"], "text": GRAD_TITLE, "font": {"size": 15, "weight": "bold"}}
     layout["yaxis3"] = {
         **{k: v for k, v in loss_axis.items() if k not in ("range", "title", "type", "domain")},
