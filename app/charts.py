@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from stabgraph_core.figure import FigureOptions, figure_dict
+from stabgraph_core.figure import FigureOptions, figure_dict, panel_frame_shapes, stable_band
 
 from . import data, ids, view
 
@@ -237,6 +237,50 @@ def chart(
     """Every run of the source drawn with these options; a copy safe to modify per trace."""
     cached = _chart(loaded, float(smoothing or 0.0), bool(log_y), x_axis, x_range, grad_norm, bands)
     return {"data": [dict(t) for t in cached["data"]], "layout": cached["layout"]}
+
+
+def with_stable_shapes(
+    loaded: data.Loaded,
+    figure: dict[str, Any],
+    models: list | None,
+    lengths: list | None,
+    show: list | None,
+    x_axis: str,
+) -> dict[str, Any]:
+    """``figure`` with its stable band for the ticked runs only (none when *Stable regions*
+    is unticked). The chart is built for every run of the source and ticks only hide
+    traces, but the band says where the shown runs are all stable, so it is computed again
+    for them. ``figure`` is not modified.
+    """
+    panel = "yaxis3" in figure["layout"]
+    shapes = stable_shapes(loaded, models, lengths, show, x_axis, panel=panel)
+    return {**figure, "layout": {**figure["layout"], "shapes": shapes}}
+
+
+def stable_shapes(
+    loaded: data.Loaded,
+    models: list | None,
+    lengths: list | None,
+    show: list | None,
+    x_axis: str,
+    *,
+    panel: bool,
+) -> list[dict[str, Any]]:
+    """Every shape of the chart: the stable band of the ticked runs, and the loss panel's
+    frame when the chart has a gradient-norm panel."""
+    frame = panel_frame_shapes() if panel else []
+    if show is not None and ids.SHOW_STABLE not in show:
+        return frame
+    runs = view.shown_runs(loaded.runs, models, lengths)
+    band, _ = stable_band(runs, loaded.detections, x_axis=x_axis)
+    return band + frame
+
+
+def has_panel(trace_map: list[dict[str, Any]], grad_norm: str) -> bool:
+    """Whether the chart these traces belong to has the gradient-norm panel."""
+    if grad_norm == "off":
+        return False
+    return grad_norm == "on" or any(e.get("role") == "grad_norm" for e in trace_map)
 
 
 def clear_cache() -> None:

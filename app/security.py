@@ -95,6 +95,8 @@ def callback_body_problem(body: Any, callbacks: dict[str, dict[str, Any]]) -> st
     output = body.get("output")
     if not isinstance(output, str) or output not in callbacks:
         return "no such callback"
+    if "callback" not in callbacks[output]:
+        return "that callback runs in the browser"  # a clientside callback: nothing to run
     spec = callbacks[output]
     for key in ("inputs", "state"):
         expected, given = spec.get(key) or [], body.get(key, [])

@@ -164,8 +164,10 @@ def draw_chart(
     trace_map = view.trace_map(figure)
     shown = view.visibility(trace_map, *ticked)
     view.apply_visibility(figure, shown)
+    figure = charts.with_stable_shapes(loaded, figure, *ticked, options[2])
     if before is not None and before["data"]:
         view.apply_visibility(before, view.visibility(view.trace_map(before), *ticked))
+        before = charts.with_stable_shapes(earlier, before, *ticked, options[2])
         patch = figure_patch(before, figure)
         if patch is not None:
             return patch, trace_map, now_drawn

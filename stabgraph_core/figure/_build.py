@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .. import downsample as _downsample
 from .. import smoothing as _smoothing
 from ..detect import Detection, detect_run
@@ -12,7 +14,7 @@ from ..errors import InvalidArgumentError
 from ..model import Run, length_label, model_display_name
 from ..seeds import grouped_run_ids, seed_groups
 from . import _bands, _gradnorm, _scans
-from ._curves import _Curve, _step_to_x, _y_top
+from ._curves import _Curve, _onset_step, _x_values, _y_top
 from ._layout import _key_traces, _layout, _onset_traces, _rank_legend
 from ._options import FigureOptions
 from ._style import (
@@ -194,35 +196,46 @@ def _select(runs: Iterable[Run], options: FigureOptions) -> list[Run]:
 
 
 def stable_band(
-    runs: Sequence[Run], found: Mapping[str, Detection], curves: Sequence[_Curve]
+    runs: Sequence[Run],
+    found: Mapping[str, Detection],
+    curves: Sequence[_Curve] | None = None,
+    x_axis: str = "steps",
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Shapes shading the steps where every shown run of every never-diverging model is stable.
+    """Shapes shading the steps where every run in ``runs`` is stable (legend: *All runs
+    stable*), and the models of those runs; ``([], [])`` where no step is.
 
-    Models with a diverged run are left out (their onsets tell that story); several
-    stable models share one band. The band is a layout shape under the grid lines, in an
-    opaque tint: it shades without hiding the grid, and EPS (which has no transparency)
-    stays vector. Returns the shapes and the models they stand for.
+    It says where the figure's runs are all stable together: up to the first divergence
+    among them (and between spikes, where none is recovering), or everywhere when none
+    diverges. A caller drawing a subset of its runs (the app, after unticking a model)
+    passes that subset, so the shading always speaks of what is shown. The band is a layout
+    shape under the grid lines, in the loss panel (``y domain``), in an opaque tint: it
+    shades without hiding the grid, and EPS (which has no transparency) stays vector.
+
+    Args:
+        runs: the runs shown.
+        found: detection per ``run_id``.
+        curves: the runs' prepared curves when the caller has them (their x values);
+            otherwise the x of ``runs[0]`` on ``x_axis`` maps steps to x.
+        x_axis: ``steps`` or ``tokens`` (only used without ``curves``).
     """
-    models = [
-        m
-        for m in dict.fromkeys(r.model for r in runs)
-        if not any(found[r.run_id].diverged for r in runs if r.model == m)
-    ]
-    members = [r for r in runs if r.model in models]
-    regions = _intersect([found[r.run_id].stable_regions for r in members])
+    if not runs:
+        return [], []
+    regions = _intersect([_stable_before_onset(r, found[r.run_id]) for r in runs])
     if not regions:
         return [], []
-    ref = next(c for c in curves if c.run.run_id == members[0].run_id)
-    scope = "all lengths" if len({r.seq_len for r in members}) > 1 else "every run"
-    who = short(" and ".join(model_display_name(m) for m in models))
-    name = f"{who} stable region ({scope})"
+    ref = runs[0]
+    if curves is not None:
+        x = next(c for c in curves if c.run.run_id == ref.run_id).x
+    else:
+        x = _x_values(ref, x_axis)
+    name = "All runs stable" if len(runs) > 1 else f"{short(ref.display_name)} stable"
     shapes = [
         {
             "type": "rect",
             "xref": "x",
-            "yref": "paper",
-            "x0": _step_to_x(ref, start),
-            "x1": _step_to_x(ref, end),
+            "yref": "y domain",
+            "x0": _step_x(ref, x, start),
+            "x1": _step_x(ref, x, end),
             "y0": 0,
             "y1": 1,
             "fillcolor": _tint(STABLE_COLOR, 0.12),
@@ -235,7 +248,22 @@ def stable_band(
         }
         for i, (start, end) in enumerate(regions)
     ]
-    return shapes, models
+    return shapes, list(dict.fromkeys(r.model for r in runs))
+
+
+def _stable_before_onset(run: Run, found: Detection) -> list[tuple[int, int]]:
+    """The run's stable regions, ending before the onset the figure marks (a declared
+    onset can come a step or two before the detected one)."""
+    onset = _onset_step(run, found)
+    regions = [tuple(r) for r in found.stable_regions]
+    if onset is None:
+        return regions
+    return [(a, min(b, onset - 1)) for a, b in regions if a <= onset - 1]
+
+
+def _step_x(run: Run, x: Any, step: int) -> float:
+    i = min(int(np.searchsorted(run.steps, step)), run.steps.size - 1)
+    return float(x[i])
 
 
 def _intersect(region_sets: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[int, int]]:

@@ -324,3 +324,26 @@ def test_download_names_say_what_is_in_them() -> None:
     odd = [Run("gpt2 (train/loss)", None, np.arange(3), np.ones(3))]
     assert downloads.filename("eps", odd) == "stabgraph_gpt2-train-loss.eps"
     assert downloads.filename("csv") == "stabgraph_points.csv"
+
+
+def _stable(shapes: list) -> list:
+    return [s for s in shapes if s.get("type") == "rect" and s.get("legendgroup") == "status"]
+
+
+def test_stable_shading_follows_the_ticked_runs() -> None:
+    from app.callbacks import figure as figure_cb
+    from app.callbacks import toggles
+
+    show = ["divergence", "spikes", "stable", "raw"]
+    drawn, trace_map, _ = figure_cb.draw_chart(SIM, 0, "linear", "steps", None, None, show)
+    (band,) = _stable(drawn["layout"]["shapes"])
+    assert band["name"] == "All runs stable" and band["x1"] < 600  # Mamba 32k diverges
+    frames = [s for s in drawn["layout"]["shapes"] if s.get("name") == "loss panel frame"]
+    assert len(frames) == 2
+    only = toggles.toggle_traces(["resnetbk"], None, show, trace_map, SIM, None, "steps", "auto")
+    shapes = only.to_plotly_json()["operations"][-1]["params"]["value"]
+    (band,) = _stable(shapes)
+    assert band["x1"] == 999 and len(shapes) == 3  # ResNet-BK is stable throughout
+    off = toggles.toggle_traces(None, None, ["divergence"], trace_map, SIM, None, "steps", "auto")
+    shapes = off.to_plotly_json()["operations"][-1]["params"]["value"]
+    assert _stable(shapes) == [] and len(shapes) == 2  # the frame stays

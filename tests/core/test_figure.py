@@ -162,15 +162,18 @@ def test_given_detections_are_used_instead_of_detecting():
     fig = build_figure([run], detections={run.run_id: found})
     assert by_role(fig, "diverged")[0].x[0] == 150
     assert by_role(fig, "spikes")[0].x.tolist() == [45]
-    assert _bands(fig) == []  # a model with a diverged run gets no stable band
+    (band,) = _bands(fig)  # stable up to its onset, and only there
+    assert (band.x0, band.x1) == (0, 149)
 
 
-def test_stable_band_covers_the_models_common_stable_steps(reference_figure):
+def test_stable_band_covers_the_steps_where_every_run_is_stable(reference_figure, reference_runs):
     (band,) = _bands(reference_figure)
-    assert reference_figure.layout.meta["stable_models"] == ["resnetbk"]
-    assert (band.x0, band.x1, band.yref, band.y0, band.y1) == (0, 999, "y domain", 0, 1)
+    assert reference_figure.layout.meta["stable_models"] == ["resnetbk", "mamba"]
+    first = min(r.divergence_step for r in reference_runs if r.diverged)
+    assert band.x0 == 0 and band.x1 < first  # ends before the first divergence
+    assert (band.yref, band.y0, band.y1) == ("y domain", 0, 1)
     assert band.layer == "below"  # under the grid lines, so they stay visible
-    assert band.showlegend and "ResNet-BK stable region" in band.name
+    assert band.showlegend and band.name == "All runs stable"
     # an opaque tint of the stable colour #06A77D (EPS has no transparency)
     r, g, b = (int(band.fillcolor[i : i + 2], 16) for i in (1, 3, 5))
     assert g > r and g > b and min(r, g, b) > 200
@@ -360,11 +363,15 @@ def test_bad_options_fail_when_built(options, message):
         FigureOptions(**options)
 
 
-def test_stable_models_share_one_band(reference_runs):
+def test_runs_that_never_diverge_are_stable_everywhere(reference_runs):
     fig = build_figure(reference_runs, FigureOptions(lengths=[8192]))
     (band,) = _bands(fig)
-    assert band.name == "ResNet-BK and Mamba stable region (every run)"
+    assert band.name == "All runs stable" and (band.x0, band.x1) == (0, 999)
     assert fig.layout.meta["stable_models"] == ["resnetbk", "mamba"]
+    (alone,) = _bands(
+        build_figure(reference_runs, FigureOptions(models=["resnetbk"], lengths=[8192]))
+    )
+    assert alone.name == "ResNet-BK 8k stable"
     assert _bands(build_figure(reference_runs, FigureOptions(show_stable=False))) == []
 
 

@@ -260,6 +260,7 @@ def test_forged_values_for_every_input_of_every_callback_get_no_5xx(
     jobs = [
         (spec, f"{d['id']}.{d['property']}")
         for spec in session.callbacks
+        if not spec.get("clientside_function")  # run in the page: the server has none
         for d in [*spec["inputs"], *spec["state"]]
     ]
     assert len(session.callbacks) >= 10 and len(jobs) >= 60
@@ -446,3 +447,16 @@ def test_the_dev_server_stopped_by_sigterm_leaves_no_chromium_behind(
     finally:
         service.stop()
     assert [p.name for p in tmp.iterdir()] == []
+
+
+def test_a_request_for_a_browser_side_callback_is_a_one_line_400(session: DashSession) -> None:
+    (spec,) = [s for s in session.callbacks if s.get("clientside_function")]
+    answer = session.post_raw({
+        "output": spec["output"],
+        "outputs": {"id": ids.GRAPH, "property": "className"},
+        "inputs": [{"id": ids.GRAPH, "property": "relayoutData",
+                    "value": {"xaxis.autorange": True}}],
+        "changedPropIds": [f"{ids.GRAPH}.relayoutData"],
+    })  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json()["message"] == "bad callback request: that callback runs in the browser"
