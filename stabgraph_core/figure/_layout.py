@@ -88,7 +88,7 @@ def _onset_traces(
                 label_y = float(ys[members].min()) - (0.08 + 0.06 * row) * y_span
             step = int(curve.run.steps[curve.onset_index])  # type: ignore[index]
             hover = (
-                f"<b>{curve.name}</b> diverges at step {step:,}"
+                f"<b>{curve.name}</b> diverges at step {step:,}{_whose_step(curve)}"
                 f"<br>{_escape(curve.detection.reason)}<extra></extra>"
             )
             out.append(
@@ -120,6 +120,17 @@ def _onset_traces(
 
 def _escape(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _whose_step(curve: _Curve) -> str:
+    """Whether the marked step is the log's own or stabgraph's, and the other where both
+    exist and differ (the table's *Declared* and *Detected* columns)."""
+    found = curve.detection
+    if curve.run.diverged:
+        if found.diverged and found.divergence_step != curve.run.divergence_step:
+            return f" (as its log declares; detected at step {found.divergence_step:,})"
+        return " (as its log declares)"
+    return " (detected)"
 
 
 def _key_traces(

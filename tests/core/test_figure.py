@@ -465,3 +465,14 @@ def test_figure_dict_is_what_build_figure_wraps(reference_runs):
         fig["layout"].pop("template")
     dump = {"cls": PlotlyJSONEncoder, "sort_keys": True}
     assert json.dumps(validated, **dump) == json.dumps(built, **dump)
+
+
+def test_onset_hover_says_whose_step_it_is():
+    from stabgraph_core.simulation import simulate
+
+    (onset,) = by_role(build_figure(simulate((32768,), 1000)), "onset")
+    assert "diverges at step 600 (as its log declares; detected at step" in onset.hovertemplate
+    steps = np.arange(400)
+    loss = np.where(steps < 300, 2.0, 2.0 * 1.05 ** (steps - 300))
+    (detected,) = by_role(build_figure([Run("m", 8, steps, loss)]), "onset")
+    assert "(detected)" in detected.hovertemplate
