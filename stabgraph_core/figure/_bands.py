@@ -66,7 +66,7 @@ def group_stats(group: SeedGroup, curves: Mapping[str, _Curve]) -> SeedStats:
 def band_traces(
     groups: Sequence[SeedGroup],
     curves: Mapping[str, _Curve],
-    colors: Mapping[str, str],
+    colors: Mapping[tuple[str, int | None], str],
     dashes: Mapping[int | None, str],
     options: FigureOptions,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -78,7 +78,7 @@ def band_traces(
         stats = group_stats(group, curves)
         first = curves[group.runs[0].run_id]
         x = _x_of(stats.steps, first)
-        color, dash = colors[group.model], dashes[group.seq_len]
+        color, dash = colors[group.model, group.seq_len], dashes[group.seq_len]
         if options.bands == "std":
             lower, upper = stats.mean - stats.std, stats.mean + stats.std
         else:

@@ -26,7 +26,9 @@ from ._style import (
     RUG_MAX_STRETCHES,
     STABLE_COLOR,
     _hashed_color,
+    _shade,
     _tint,
+    length_position,
     short,
 )
 
@@ -72,6 +74,18 @@ def length_dashes(lengths: Iterable[int | None]) -> dict[int | None, str]:
     ordered = sorted(n for n in given if n is not None) + ([None] if None in given else [])
     return {
         n: DASHES[i] if i < len(DASHES) else f"{2 + i}px,3px,1px,3px" for i, n in enumerate(ordered)
+    }
+
+
+def length_shades(
+    colors: Mapping[str, str], dashes: Mapping[int | None, str], runs: Iterable[Run]
+) -> dict[tuple[str, int | None], str]:
+    """Colour per (model, length): the model's hue, darkest for its shortest length and
+    lightest for its longest, so lengths part at a glance as well as by dash."""
+    lengths = list(dashes)
+    return {
+        (r.model, r.seq_len): _shade(colors[r.model], length_position(r.seq_len, lengths))
+        for r in runs
     }
 
 
@@ -122,6 +136,7 @@ def figure_dict(
     found = {r.run_id: (detections or {}).get(r.run_id) or detect_run(r) for r in shown}
     colors = model_colors(r.model for r in shown)
     dashes = length_dashes(r.seq_len for r in shown)
+    shades = length_shades(colors, dashes, shown)
     curves = [_Curve(r, found[r.run_id], options) for r in shown]
     y_top = _y_top(curves, options)
 
@@ -130,11 +145,11 @@ def figure_dict(
     groups = seed_groups(shown) if options.bands != "off" else []
     grouped = grouped_run_ids(groups)
     under, over = _bands.band_traces(
-        groups, {c.run.run_id: c for c in curves}, colors, dashes, options
+        groups, {c.run.run_id: c for c in curves}, shades, dashes, options
     )
     traces += under
     for curve in curves:
-        color, dash = colors[curve.run.model], dashes[curve.run.seq_len]
+        color, dash = shades[curve.run.model, curve.run.seq_len], dashes[curve.run.seq_len]
         traces += curve.traces(color, dash, options, grouped=curve.run.run_id in grouped)
     traces += over
     rug_row = 0
@@ -155,7 +170,7 @@ def figure_dict(
     traces += _key_traces(colors, dashes, traces)
     if groups:
         traces.append(_bands.legend_key(options.bands))
-    _gradnorm.add_panel(traces, layout, curves, colors, dashes, options)
+    _gradnorm.add_panel(traces, layout, curves, shades, dashes, options)
     _rank_legend(traces, shapes)
 
     for trace in traces:

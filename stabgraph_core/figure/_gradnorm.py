@@ -54,7 +54,7 @@ def add_panel(
     traces: list[dict[str, Any]],
     layout: dict[str, Any],
     curves: Sequence[_Curve],
-    colors: Mapping[str, str],
+    colors: Mapping[tuple[str, int | None], str],
     dashes: Mapping[int | None, str],
     options: FigureOptions,
 ) -> None:
@@ -75,7 +75,7 @@ def add_panel(
 
 def panel_traces(
     curves: Sequence[_Curve],
-    colors: Mapping[str, str],
+    colors: Mapping[tuple[str, int | None], str],
     dashes: Mapping[int | None, str],
     options: FigureOptions,
 ) -> list[dict[str, Any]]:
@@ -85,7 +85,7 @@ def panel_traces(
         norm = grad_norm(curve.run)
         if norm is None or norm.shape != curve.run.steps.shape:
             continue
-        color, dash = colors[curve.run.model], dashes[curve.run.seq_len]
+        color, dash = colors[curve.run.model, curve.run.seq_len], dashes[curve.run.seq_len]
         out.append(_line(curve, norm, color, dash, options))
         if options.show_spikes and curve.detection.grad_norm_spikes:
             spikes = _spikes(curve, norm, color, options)

@@ -18,6 +18,8 @@ from ._style import (
     DIVERGENCE_COLOR,
     FONT_FAMILY,
     _meta,
+    _shade,
+    length_position,
     short,
 )
 
@@ -212,7 +214,11 @@ def _key_traces(
                 "name": f"N={length_label(n)}" if n is not None else NO_LENGTH_LABEL,
                 "legendgroup": "length",
                 "legendgrouptitle": {"text": "Sequence length"},
-                "line": {"color": "#555555", "width": 2, "dash": dashes[n]},
+                "line": {
+                    "color": _shade("#555555", length_position(n, lengths)),
+                    "width": 2,
+                    "dash": dashes[n],
+                },
                 "meta": {**_meta(None, _ROLE_KEY), "seq_len": n},
             }
         )

@@ -51,6 +51,29 @@ def _tint(hex_color: str, strength: float) -> str:
     return "#{:02X}{:02X}{:02X}".format(*mix)
 
 
+def _shade(hex_color: str, t: float) -> str:
+    """``hex_color`` darker (``t`` < 0.5, down to 30% black) or lighter (``t`` > 0.5, up to
+    50% white) — opaque, and the model's hue either way."""
+    if not hex_color.startswith("#") or len(hex_color) != 7:
+        return hex_color  # an hsl() colour of a model past the palette: left as it is
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    if t < 0.5:
+        k = 1 - 0.6 * (0.5 - t)
+        mix = [round(c * k) for c in (r, g, b)]
+    else:
+        w = t - 0.5
+        mix = [round(c + w * (255 - c)) for c in (r, g, b)]
+    return "#{:02X}{:02X}{:02X}".format(*mix)
+
+
+def length_position(n: int | None, lengths: list[int | None]) -> float:
+    """Where ``n`` sits among the ascending ``lengths``, 0 (shortest) to 1 (longest); 0.5
+    for a lone length."""
+    if len(lengths) < 2:
+        return 0.5
+    return lengths.index(n) / (len(lengths) - 1)
+
+
 def _hashed_color(name: str) -> str:
     import zlib
 

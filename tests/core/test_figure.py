@@ -83,8 +83,38 @@ def test_curves_are_numpy_and_coloured_by_model(reference_figure, reference_runs
     assert len(loss) == len(reference_runs)
     for trace in loss:
         assert isinstance(trace.x, np.ndarray) and isinstance(trace.y, np.ndarray)
-        assert trace.line.color == MODEL_COLORS[trace.meta["model"]]
+        assert _hue(trace.line.color) == pytest.approx(
+            _hue(MODEL_COLORS[trace.meta["model"]]), abs=0.01
+        )
     assert {t.line.color for t in by_role(reference_figure, "diverged")} == {DIVERGENCE_COLOR}
+
+
+def _hue(color: str) -> float:
+    import colorsys
+
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hls(r, g, b)[0]
+
+
+def _lightness(color: str) -> float:
+    import colorsys
+
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hls(r, g, b)[1]
+
+
+def test_lengths_part_by_lightness_within_the_model_hue(reference_figure):
+    for model, base in MODEL_COLORS.items():
+        lines = sorted(
+            (t.meta["seq_len"], t.line.color)
+            for t in by_role(reference_figure, "loss")
+            if t.meta["model"] == model
+        )
+        light = [_lightness(c) for _, c in lines]
+        assert light == sorted(light) and len(set(light)) == 5  # 8k darkest ... 1M lightest
+        assert dict(lines)[131072] == base  # the middle length keeps the reference colour
+    keys = [t for t in reference_figure.data if t.meta["role"] == "key" and t.meta["seq_len"]]
+    assert len({t.line.color for t in keys}) == 5  # the legend shows the lightness too
 
 
 def test_each_length_has_its_own_dash_and_label(reference_figure):
