@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -78,16 +79,19 @@ def _onset_traces(
         up = float(ys[members].max()) + (0.2 + 0.06 * (rows - 1)) * y_span <= hi - 0.12 * y_span
         widest = max(len(labels[i]) for i in members) * data_per_char
         left = float(xs[members].min()) - 0.025 * x_span - widest >= x_min
-        for row, i in enumerate(members):
+        if left:
+            label_x = float(xs[members].min()) - 0.025 * x_span
+        else:
+            label_x = float(xs[members].max()) + 0.025 * x_span
+        if up:
+            rows_y = [float(ys[members].max()) + (0.2 + 0.06 * r) * y_span for r in range(rows)]
+        else:
+            rows_y = [float(ys[members].min()) - (0.08 + 0.06 * r) * y_span for r in range(rows)]
+        ends = [(label_x / x_span, y / y_span * _ASPECT) for y in rows_y]
+        starts = {i: (xs[i] / x_span, ys[i] / y_span * _ASPECT) for i in members}
+        for row, i in enumerate(_uncrossed(members, starts, ends)):
             curve, (x, _) = points[i]
-            if left:
-                label_x = float(xs[members].min()) - 0.025 * x_span
-            else:
-                label_x = float(xs[members].max()) + 0.025 * x_span
-            if up:
-                label_y = float(ys[members].max()) + (0.2 + 0.06 * row) * y_span
-            else:
-                label_y = float(ys[members].min()) - (0.08 + 0.06 * row) * y_span
+            label_y = rows_y[row]
             step = int(curve.run.steps[curve.onset_index])  # type: ignore[index]
             hover = (
                 f"<b>{curve.name}</b> diverges at step {step:,}{_whose_step(curve)}"
@@ -118,6 +122,57 @@ def _onset_traces(
                 }
             )
     return out
+
+
+#: Height / width of the plot area: leaders are compared for crossing as drawn.
+_ASPECT = 0.55
+#: Clusters up to this size get the row order whose leaders cross least (tried in full).
+_UNCROSS_MAX = 6
+
+
+def _uncrossed(
+    members: list[int],
+    starts: Mapping[int, tuple[float, float]],
+    ends: Sequence[tuple[float, float]],
+) -> list[int]:
+    """``members`` in the label-row order whose leaders (point to row) cross least; ties
+    keep the x order. Larger clusters are ordered by height, which rarely crosses."""
+    if len(members) > _UNCROSS_MAX:
+        top_first = ends[0][1] > ends[-1][1]
+        return sorted(members, key=lambda i: starts[i][1], reverse=not top_first)
+    best, fewest = members, _crossings(members, starts, ends)
+    if fewest:
+        for order in itertools.permutations(members):
+            count = _crossings(list(order), starts, ends)
+            if count < fewest:
+                best, fewest = list(order), count
+                if not count:
+                    break
+    return best
+
+
+def _crossings(
+    order: list[int],
+    starts: Mapping[int, tuple[float, float]],
+    ends: Sequence[tuple[float, float]],
+) -> int:
+    segments = [(starts[i], ends[row]) for row, i in enumerate(order)]
+    return sum(
+        _cross(*segments[a], *segments[b])
+        for a in range(len(segments))
+        for b in range(a + 1, len(segments))
+    )
+
+
+def _cross(p1: tuple, p2: tuple, q1: tuple, q2: tuple) -> bool:
+    """Whether segments p1-p2 and q1-q2 properly intersect."""
+
+    def side(a: tuple, b: tuple, c: tuple) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2 = side(q1, q2, p1), side(q1, q2, p2)
+    d3, d4 = side(p1, p2, q1), side(p1, p2, q2)
+    return d1 * d2 < 0 and d3 * d4 < 0
 
 
 def _escape(text: str) -> str:

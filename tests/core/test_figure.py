@@ -506,3 +506,16 @@ def test_onset_hover_says_whose_step_it_is():
     loss = np.where(steps < 300, 2.0, 2.0 * 1.05 ** (steps - 300))
     (detected,) = by_role(build_figure([Run("m", 8, steps, loss)]), "onset")
     assert "(detected)" in detected.hovertemplate
+
+
+def test_onset_leaders_are_ordered_not_to_cross():
+    from stabgraph_core.figure._layout import _crossings, _uncrossed
+
+    starts = {0: (0.5, 0.1), 1: (0.52, 0.3)}
+    ends = [(0.3, 0.35), (0.3, 0.05)]
+    assert _crossings([0, 1], starts, ends) == 1  # the x order would cross
+    assert _uncrossed([0, 1], starts, ends) == [1, 0]
+    assert _crossings([1, 0], starts, ends) == 0
+    many = {i: (0.5 + 0.01 * i, 0.1 * (i % 3)) for i in range(8)}
+    rows = [(0.3, 0.5 + 0.05 * r) for r in range(8)]
+    assert sorted(_uncrossed(list(many), many, rows)) == list(range(8))  # big: by height
