@@ -58,6 +58,7 @@ DETECT_NONFINITE_WINDOW = "detect-nonfinite-window"
 # Chart and table
 GRAPH = "graph"
 TABLE = "table"
+TABLE_EXPANDED = "table-expanded"  # the seed groups whose seed rows the table shows
 MEMORY_GRAPH = "memory-graph"  # peak memory by sequence length, under the loss chart
 MEMORY_CARD = "memory-card"  # its section, hidden when no shown run logs memory
 

@@ -37,6 +37,8 @@ MAX_NAME_BYTES = 255  # a folder name, as the filesystem allows it
 MAX_ITEMS = 1000  # values of a checklist, options of a control
 MAX_TRACES = 20_000  # entries of the trace map (traces on the chart)
 MAX_RELAYOUT_KEYS = 200
+MAX_OPEN_GROUPS = MAX_ITEMS  # seed groups the table shows open at once
+MAX_ROW_ID = 1000  # characters of a table row's id (a run_id or a seed group's id)
 MAX_SETTING = 10**9  # detection windows, in logged points
 MAX_SEED = 2**32 - 1
 MAX_SIM_STEPS = 2_000_000
@@ -421,6 +423,37 @@ def selected_run(value: Any) -> str | None:
         return None
     row = mapping(items(value, "the table's selection")[0], "a selected row", 64)
     return text(row.get("run_id"), "the selected row's run", 1000)
+
+
+def expanded_groups(value: Any) -> list[str]:
+    """The seed groups the table shows open (its ``TABLE_EXPANDED`` store), by group id,
+    in order and each once (None: none). Ids of groups the source lacks are kept: the
+    table simply has no such row."""
+    if value is None:
+        return []
+    listed = items(value, "the table's open groups", MAX_OPEN_GROUPS)
+    return list(dict.fromkeys(text(g, "an open group", MAX_ROW_ID) for g in listed))
+
+
+def cell_click(value: Any) -> tuple[str | None, str | None, str | None]:
+    """The table's clicked cell (its ``cellClicked``): ``(column, row id, text)``.
+
+    ``text`` is the cell's value when it is text (None for a number or no value); all
+    three are None when nothing was clicked yet.
+    """
+    if value is None:
+        return None, None, None
+    click = mapping(value, "the table's clicked cell", 16)
+    column, row, shown_value = click.get("colId"), click.get("rowId"), click.get("value")
+    column = None if column is None else text(column, "the clicked column", 200)
+    row = None if row is None else text(row, "the clicked row", MAX_ROW_ID)
+    if isinstance(shown_value, str):
+        return column, row, text(shown_value, "the clicked cell", MAX_TEXT)
+    if shown_value is None or isinstance(shown_value, bool | int | float):
+        return column, row, None
+    raise InvalidArgumentError(
+        f"the clicked cell's value must be text or a number, got {shown(shown_value)}"
+    )
 
 
 def option_values(value: Any, name: str, check: Callable[[Any], Any]) -> list:

@@ -36,8 +36,23 @@ GRAPH_CONFIG = {
 }
 
 TABLE_COLUMNS = [
-    {"field": "run", "headerName": "Run", "pinned": "left", "minWidth": 170},
-    {"field": "final", "headerName": "Final", "type": "numericColumn"},
+    {
+        "field": "run",
+        "headerName": "Run",
+        "pinned": "left",
+        "minWidth": 210,
+        "headerTooltip": "A seed group's row opens to its seeds: click its name",
+        # functions named here live in assets/dashAgGridFunctions.js
+        "comparator": {"function": "runNames(valueA, valueB)"},
+    },
+    {
+        "field": "final",
+        "headerName": "Final",
+        "type": "numericColumn",
+        "headerTooltip": "Last finite loss; a seed group: the seeds' mean ± std",
+        "valueFormatter": {"function": "seedMeanAndStd(params)"},
+        "minWidth": 130,
+    },
     {"field": "min", "headerName": "Min", "type": "numericColumn"},
     {"field": "mean", "headerName": "Mean", "type": "numericColumn"},
     {"field": "nan", "headerName": "NaN", "type": "numericColumn", "maxWidth": 90},
@@ -46,11 +61,15 @@ TABLE_COLUMNS = [
         "field": "declared",
         "headerName": "Declared",
         "headerTooltip": "Divergence as the source states it",
+        "tooltipField": "declared",
+        "minWidth": 120,
     },
     {
         "field": "detected",
         "headerName": "Detected",
         "headerTooltip": "Divergence found in the raw loss",
+        "tooltipField": "detected",
+        "minWidth": 190,  # a seed group's "1/3 diverged (step 1,200)"
     },
     {"field": "spikes", "headerName": "Spikes", "type": "numericColumn", "maxWidth": 100},
     {
@@ -424,6 +443,7 @@ def serve_layout() -> html.Div:
             dcc.Store(id=ids.TRACE_MAP),
             dcc.Store(id=ids.DRAWN_SOURCE),
             dcc.Store(id=ids.DETECT_STORE, data={}),
+            dcc.Store(id=ids.TABLE_EXPANDED, data=[]),
             dcc.Download(id=ids.DOWNLOAD),
             html.Header(
                 [
@@ -470,6 +490,10 @@ def serve_layout() -> html.Div:
                                         columnDefs=TABLE_COLUMNS,
                                         rowData=[],
                                         getRowId="params.data.run_id",
+                                        rowClassRules={
+                                            "seed-group-row": "params.data.kind === 'group'",
+                                            "seed-row": "params.data.kind === 'seed'",
+                                        },
                                         defaultColDef={
                                             "sortable": True,
                                             "resizable": True,
@@ -484,6 +508,9 @@ def serve_layout() -> html.Div:
                                             },
                                             "domLayout": "autoHeight",
                                             "animateRows": False,
+                                            "postSortRows": {
+                                                "function": "seedsUnderTheirGroup(params)"
+                                            },
                                         },
                                         className="ag-theme-quartz runs-table",
                                     ),
