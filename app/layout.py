@@ -35,6 +35,11 @@ GRAPH_CONFIG = {
     "toImageButtonOptions": {"format": "png", "filename": "stabgraph", "scale": 2},
 }
 
+# cell formatters, in assets/dashAgGridFunctions.js: losses to four significant digits (powers
+# of ten when large), counts with thousands separators
+_LOSS = {"valueFormatter": {"function": "lossCell(params)"}}
+_COUNT = {"valueFormatter": {"function": "countCell(params)"}}
+
 TABLE_COLUMNS = [
     {
         "field": "run",
@@ -53,10 +58,10 @@ TABLE_COLUMNS = [
         "valueFormatter": {"function": "seedMeanAndStd(params)"},
         "minWidth": 130,
     },
-    {"field": "min", "headerName": "Min", "type": "numericColumn"},
-    {"field": "mean", "headerName": "Mean", "type": "numericColumn"},
-    {"field": "nan", "headerName": "NaN", "type": "numericColumn", "maxWidth": 90},
-    {"field": "inf", "headerName": "Inf", "type": "numericColumn", "maxWidth": 90},
+    {"field": "min", "headerName": "Min", "type": "numericColumn", **_LOSS},
+    {"field": "mean", "headerName": "Mean", "type": "numericColumn", **_LOSS},
+    {"field": "nan", "headerName": "NaN", "type": "numericColumn", "maxWidth": 90, **_COUNT},
+    {"field": "inf", "headerName": "Inf", "type": "numericColumn", "maxWidth": 90, **_COUNT},
     {
         "field": "declared",
         "headerName": "Declared",
@@ -71,7 +76,7 @@ TABLE_COLUMNS = [
         "tooltipField": "detected",
         "minWidth": 190,  # a seed group's "1/3 diverged (step 1,200)"
     },
-    {"field": "spikes", "headerName": "Spikes", "type": "numericColumn", "maxWidth": 100},
+    {"field": "spikes", "headerName": "Spikes", "type": "numericColumn", "maxWidth": 100, **_COUNT},
     {
         "field": "state",
         "headerName": "State",

@@ -6,13 +6,44 @@
 
 var dagfuncs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
 
+/* A loss for reading: four significant digits, and powers of ten past 10,000 or under
+ * 0.001 ("7.333e+5", never "733300" beside "0.09218"). */
+dagfuncs.readableLoss = function (value) {
+  if (value === null || value === undefined || value === "") {
+    return "";
+  }
+  var v = Number(value);
+  if (!isFinite(v)) {
+    return String(value);
+  }
+  var size = Math.abs(v);
+  if (size !== 0 && (size >= 1e4 || size < 1e-3)) {
+    return v.toExponential(3).replace(/\.?0+e/, "e");
+  }
+  return String(Number(v.toPrecision(4)));
+};
+
+/* A loss column's cell (params.value through readableLoss). */
+dagfuncs.lossCell = function (params) {
+  return dagfuncs.readableLoss(params.value);
+};
+
 /* The Final cell: a seed group's mean final loss with its spread, "2.147 ± 0.012". */
 dagfuncs.seedMeanAndStd = function (params) {
   if (params.value === null || params.value === undefined) {
     return "";
   }
   var std = params.data ? params.data.final_std : null;
-  return std === null || std === undefined ? String(params.value) : params.value + " ± " + std;
+  var mean = dagfuncs.readableLoss(params.value);
+  return std === null || std === undefined ? mean : mean + " ± " + dagfuncs.readableLoss(std);
+};
+
+/* A count with thousands separators ("12,345"). */
+dagfuncs.countCell = function (params) {
+  if (params.value === null || params.value === undefined) {
+    return "";
+  }
+  return Number(params.value).toLocaleString("en-US");
 };
 
 /* The Run column sorts by name: a group row's ▸/▾ does not send it after every run. */
