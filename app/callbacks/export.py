@@ -16,6 +16,7 @@ from stabgraph_core import StabgraphError
 from .. import data, downloads, ids, inputs, view
 
 STEPS = 3  # load, render, send
+POLL_MS = 100  # how often the page asks whether the file is ready
 
 
 def _status(text: str, error: bool = False) -> tuple[str, str]:
@@ -41,6 +42,9 @@ def _status(text: str, error: bool = False) -> tuple[str, str]:
     State(ids.GRAD_NORM, "value"),
     State(ids.BANDS, "value"),
     background=True,
+    # the page asks for the finished file this often: at Dash's default (1 s) most of a
+    # download's wait was polling, not rendering (a warm PDF takes 0.15-0.4 s)
+    interval=POLL_MS,
     running=[
         (Output(ids.EXPORT_BUTTON, "disabled"), True, False),
         (Output(ids.EXPORT_BUTTON, "children"), "Preparing…", "Download"),
