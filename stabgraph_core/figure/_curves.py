@@ -328,11 +328,12 @@ def _plottable(values: np.ndarray) -> np.ndarray:
 
 
 def _nice_ceil(value: float) -> float:
-    """The next 1, 2, 2.5 or 5 x 10^k at or above ``value``."""
+    """The next 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 x 10^k at or above ``value``: a cap at most a
+    third above twice the typical top (51 gives 60, not 100)."""
     if value <= 0:
         return 1.0
     exp = math.floor(math.log10(value))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+    for m in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if m * 10**exp >= value * (1 - 1e-12):
             return m * 10**exp
     return 10.0 ** (exp + 1)

@@ -519,3 +519,13 @@ def test_onset_leaders_are_ordered_not_to_cross():
     many = {i: (0.5 + 0.01 * i, 0.1 * (i % 3)) for i in range(8)}
     rows = [(0.3, 0.5 + 0.05 * r) for r in range(8)]
     assert sorted(_uncrossed(list(many), many, rows)) == list(range(8))  # big: by height
+
+
+def test_the_automatic_cap_is_at_most_a_third_above_twice_the_top():
+    from stabgraph_core.figure._curves import _nice_ceil
+
+    assert [_nice_ceil(v) for v in (8.6, 51.0, 0.7, 130.0, 10.0)] == [10.0, 60.0, 0.8, 150.0, 10.0]
+    steps = np.arange(200)
+    loss = np.concatenate(([25.5], np.linspace(11, 3, 199)))  # a W&B run's first step at 25.5
+    fig = figure_dict([Run("gpt2", None, steps, loss)])
+    assert fig["layout"]["meta"]["y_top"] == 60.0  # not 100: the curves fill the height
