@@ -21,8 +21,8 @@ def test_loss_cells_have_four_significant_digits_and_powers_of_ten(page, server_
     wait_for_chart(page, min_traces=10)
     page.wait_for_selector(".runs-table .ag-row")
     cells = page.evaluate(
-        "() => Array.from(document.querySelectorAll('.runs-table .ag-cell[col-id=\"final\"],"
-        " .runs-table .ag-cell[col-id=\"min\"], .runs-table .ag-cell[col-id=\"mean\"]'))"
+        '() => Array.from(document.querySelectorAll(\'.runs-table .ag-cell[col-id="final"],'
+        ' .runs-table .ag-cell[col-id="min"], .runs-table .ag-cell[col-id="mean"]\'))'
         ".map(c => c.innerText.trim())"
     )
     assert len(cells) >= 30
