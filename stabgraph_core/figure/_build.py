@@ -172,10 +172,32 @@ def figure_dict(
         traces.append(_bands.legend_key(options.bands))
     _gradnorm.add_panel(traces, layout, curves, shades, dashes, options)
     _rank_legend(traces, shapes)
+    _fit_legend(layout, traces, shapes)
 
     for trace in traces:
         trace["type"] = "scatter"
     return {"data": traces, "layout": layout}
+
+
+#: Legend rows (entries and group titles) that fit the page's height at the usual 13 px.
+LEGEND_ROWS = 22
+
+
+def _fit_legend(layout: dict[str, Any], traces: list[dict[str, Any]], shapes: list) -> None:
+    """Smaller legend text when there are more entries than the page is tall (a folder of
+    twenty real runs), so the legend is never cut off at the bottom of a PDF."""
+    entries = sum(1 for t in traces if t.get("showlegend")) + sum(
+        1 for sh in shapes if sh.get("showlegend")
+    )
+    groups = len({t.get("legendgroup") for t in traces if t.get("showlegend")})
+    rows = entries + 1.5 * groups
+    if rows <= LEGEND_ROWS:
+        return
+    scale = LEGEND_ROWS / rows
+    legend = layout["legend"]
+    legend["font"] = {**legend["font"], "size": max(7, round(13 * scale))}
+    legend["grouptitlefont"] = {**legend["grouptitlefont"], "size": max(8, round(14 * scale))}
+    legend["tracegroupgap"] = max(2, round(10 * scale))
 
 
 def clear_cache() -> None:

@@ -529,3 +529,12 @@ def test_the_automatic_cap_is_at_most_a_third_above_twice_the_top():
     loss = np.concatenate(([25.5], np.linspace(11, 3, 199)))  # a W&B run's first step at 25.5
     fig = figure_dict([Run("gpt2", None, steps, loss)])
     assert fig["layout"]["meta"]["y_top"] == 60.0  # not 100: the curves fill the height
+
+
+def test_a_long_legend_gets_smaller_text_so_it_fits_the_page():
+    steps = np.arange(20)
+    many = [Run(f"run{i}", None, steps, np.linspace(3, 2, 20)) for i in range(24)]
+    legend = figure_dict(many)["layout"]["legend"]
+    assert 7 <= legend["font"]["size"] < 13 and legend["tracegroupgap"] < 10
+    few = figure_dict(many[:2])["layout"]["legend"]
+    assert few["font"]["size"] == 13  # the reference's size when it fits
