@@ -49,7 +49,11 @@ def default_title(runs: Sequence[Run]) -> str:
     elif len(models) <= 3 and len(listed) <= 60:
         first = f"Long-Context Stability: {listed}"
     else:
-        first = f"Training Stability: {len(models)} models"
+        # names of files from different projects are not models: count the runs, and
+        # the models only when some model has several runs
+        first = f"Training Stability: {len(runs)} runs"
+        if len(models) < len(runs):
+            first += f" of {len(models)} models"
     if not lengths:
         return first
     if len(lengths) == 1:

@@ -421,7 +421,9 @@ def test_long_run_names_keep_the_title_and_legend_narrow():
     names = [f"gpt2_variant_{i}_with_a_very_long_wandb_run_name_{i:04d}" for i in range(5)]
     runs = [Run(n, None, np.arange(20), np.linspace(3, 1, 20)) for n in names]
     fig = build_figure(runs)
-    assert fig.layout.title.text == "Training Stability: 5 models"
+    assert fig.layout.title.text == "Training Stability: 5 runs"
+    more = runs + [Run(names[0], 8192, np.arange(20), np.linspace(3, 1, 20))]
+    assert default_title(more).startswith("Training Stability: 6 runs of 5 models")
     keys = [t.name for t in by_role(fig, "key") if t.meta["model"]]
     assert len(keys) == 5 and all(len(k) <= 32 and k.endswith("\u2026") for k in keys)
     (curve, *_) = by_role(fig, "loss")
