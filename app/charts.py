@@ -99,15 +99,6 @@ def _chart(
     compact_arrays(out)
     layout = out["layout"]
     layout.update(autosize=True, uirevision=loaded.choice.label)
-    # the view a double-click returns to: the whole run with the capped loss axis (the
-    # page's clientside callback applies it; Plotly's own reset would autorange)
-    whole = (
-        layout
-        if x_range is None
-        else _chart(loaded, smoothing, log_y, x_axis, None, grad_norm, bands)["layout"]
-    )
-    home = {axis: whole[axis].get("range") for axis in ("xaxis", "yaxis") if axis in whole}
-    layout["meta"] = {**layout.get("meta", {}), "home": home}
     layout["margin"] = {**layout.get("margin", {}), "t": 24, "r": 12}
     for key in ("width", "height", "title"):  # the page sizes the chart; the header names it
         layout.pop(key, None)

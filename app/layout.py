@@ -95,6 +95,17 @@ def _section(title: str, *children: object, class_name: str = "") -> html.Sectio
     )
 
 
+def _radio(component_id: str, value: str, choices: list[tuple[str, str]]) -> dcc.RadioItems:
+    """An inline radio group of ``(label, value)`` choices."""
+    return dcc.RadioItems(
+        id=component_id,
+        value=value,
+        inline=True,
+        className="radio",
+        options=[{"label": label, "value": v} for label, v in choices],
+    )
+
+
 def _field(label: str, control: object, hint: str | None = None) -> html.Div:
     parts: list[object] = [html.Label(label, className="field-label"), control]
     if hint:
@@ -251,54 +262,23 @@ def _display_panel() -> html.Section:
         ),
         _field(
             "Loss axis",
-            dcc.RadioItems(
-                id=ids.LOG_Y,
-                value=d["scale"],
-                inline=True,
-                className="radio",
-                options=[{"label": "Linear", "value": "linear"}, {"label": "Log", "value": "log"}],
-            ),
+            _radio(ids.LOG_Y, d["scale"], [("Linear", "linear"), ("Log", "log")]),
         ),
         _field(
             "X axis",
-            dcc.RadioItems(
-                id=ids.X_AXIS,
-                value=d["x_axis"],
-                inline=True,
-                className="radio",
-                options=[
-                    {"label": "Steps", "value": "steps"},
-                    {"label": "Tokens seen", "value": "tokens"},
-                ],
-            ),
+            _radio(ids.X_AXIS, d["x_axis"], [("Steps", "steps"), ("Tokens seen", "tokens")]),
         ),
         _field(
             "Gradient norm",
-            dcc.RadioItems(
-                id=ids.GRAD_NORM,
-                value=d["grad_norm"],
-                inline=True,
-                className="radio",
-                options=[
-                    {"label": "Auto", "value": "auto"},
-                    {"label": "On", "value": "on"},
-                    {"label": "Off", "value": "off"},
-                ],
-            ),
+            _radio(ids.GRAD_NORM, d["grad_norm"], [("Auto", "auto"), ("On", "on"), ("Off", "off")]),
             hint="A log-scale panel under the loss; auto: when a run logs one.",
         ),
         _field(
             "Seed bands",
-            dcc.RadioItems(
-                id=ids.BANDS,
-                value=d["bands"],
-                inline=True,
-                className="radio",
-                options=[
-                    {"label": "Mean ± std", "value": "std"},
-                    {"label": "Min–max", "value": "minmax"},
-                    {"label": "Off", "value": "off"},
-                ],
+            _radio(
+                ids.BANDS,
+                d["bands"],
+                [("Mean ± std", "std"), ("Min–max", "minmax"), ("Off", "off")],
             ),
             hint="Runs of one model and length with several seeds: their mean and spread. "
             "A diverged seed is always its own line from its onset.",

@@ -61,7 +61,7 @@ def refine_on_zoom(
 
 # A double-click (or the modebar's reset) asks Plotly to autorange, which fits exploded
 # losses and flattens every healthy curve; the page goes back to the view the chart was
-# first drawn with instead (``layout.meta.home``, set in ``charts.chart``). The relayout
+# first drawn with instead (``layout.meta.home``, set by the figure builder). The relayout
 # this makes reaches ``refine_on_zoom`` as an ordinary zoom to the whole run.
 clientside_callback(
     """

@@ -27,8 +27,9 @@ most one each per run, only when there is something to draw), ``band`` and ``see
 (one each per seed group, ``run_id`` the group's ``group_id``) and ``key`` (legend-only
 entries, ``run_id`` None). The stable band is not a trace but
 ``layout.shapes`` (drawn under the grid lines in an opaque tint, so EPS stays vector);
-``layout.meta`` holds ``stable_models`` (the models of the runs the band speaks for) and
-``y_top`` (the y cap, None when uncapped).
+``layout.meta`` holds ``stable_models`` (the models of the runs the band speaks for),
+``y_top`` (the y cap, None when uncapped) and ``home`` (the x and y ranges of the whole-run
+view, also when ``x_range`` zooms in: where the app's double-click returns).
 Everything drawn is opaque: PostScript has no transparency, and cairo would otherwise
 rasterise those parts of an EPS.
 

@@ -15,7 +15,7 @@ from ..model import Run, length_label, model_display_name
 from ..seeds import grouped_run_ids, seed_groups
 from . import _bands, _gradnorm, _scans
 from ._curves import _Curve, _onset_step, _x_values, _y_top
-from ._layout import _key_traces, _layout, _onset_traces, _rank_legend
+from ._layout import _key_traces, _layout, _onset_traces, _rank_legend, _x_extent
 from ._options import FigureOptions
 from ._style import (
     _RUG_STEP,
@@ -169,7 +169,9 @@ def figure_dict(
     title = options.title if options.title is not None else default_title(shown)
     layout = _layout(title, options, y_top, curves)
     layout["shapes"] = shapes
-    layout["meta"] = {"stable_models": stable_models, "y_top": y_top}
+    whole_x = layout["xaxis"]["range"] if options.x_range is None else _x_extent(curves)
+    home = {"xaxis": whole_x, "yaxis": layout["yaxis"]["range"]}
+    layout["meta"] = {"stable_models": stable_models, "y_top": y_top, "home": home}
     traces += _onset_traces(curves, layout["yaxis"]["range"], options.log_y)
     traces += _key_traces(colors, dashes, traces)
     if groups:

@@ -377,8 +377,3 @@ def _y_range(curves: Sequence[_Curve], y_top: float | None, log_y: bool) -> list
     values = values[values >= -y_top]
     bottom = min(0.0, float(values.min()) * 1.05) if values.size else 0.0
     return [bottom, y_top]
-
-
-def _step_to_x(curve: _Curve, step: int) -> float:
-    i = min(int(np.searchsorted(curve.run.steps, step)), curve.run.steps.size - 1)
-    return float(curve.x[i])

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..model import NO_LENGTH_LABEL, length_label, model_display_name
-from ..page import HEIGHT_PX, WIDTH_PX
 from ._curves import _Curve, _y_range
 from ._style import (
     _LABEL_CHAR_PX,
     _PLOT_PX,
     _ROLE_KEY,
     DIVERGENCE_COLOR,
-    FONT_FAMILY,
     _meta,
     _shade,
+    axis_style,
     length_position,
+    page_layout,
     short,
 )
 
@@ -309,36 +309,10 @@ def _layout(
     title: str, options: FigureOptions, y_top: float | None, curves: Sequence[_Curve]
 ) -> dict[str, Any]:
     """Page, axes and legend; ``title`` is the one shown (the caller resolves the default)."""
-    axis = {
-        "showline": True,
-        "linecolor": "black",
-        "linewidth": 1,
-        "mirror": True,
-        "ticks": "outside",
-        "tickcolor": "black",
-        "showgrid": True,
-        "gridcolor": "#D4D4D4",
-        "griddash": "dash",
-        "zeroline": False,
-        "title": {"font": {"size": 18, "weight": "bold"}, "standoff": 8},
-        "tickfont": {"size": 13},
-    }
+    axis = axis_style()
     y_range = _y_range(curves, y_top, options.log_y)
     return {
-        "width": WIDTH_PX,
-        "height": HEIGHT_PX,
-        "font": {"family": FONT_FAMILY, "size": 13, "color": "black"},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "title": {
-            "text": title,
-            "x": 0.5,
-            "xanchor": "center",
-            "y": 0.965,
-            "yanchor": "top",
-            "font": {"size": 20, "weight": "bold"},
-        },
-        "margin": {"l": 78, "r": 20, "t": 92 if "<br>" in title else 64, "b": 64},
+        **page_layout(title),
         "xaxis": {
             **axis,
             "title": {
@@ -361,21 +335,4 @@ def _layout(
             "visible": False,
             "fixedrange": True,
         },
-        "legend": {
-            "x": 1.01,
-            "xanchor": "left",
-            "y": 1.0,
-            "yanchor": "top",
-            "bordercolor": "black",
-            "borderwidth": 1,
-            "bgcolor": "white",
-            "font": {"size": 13},
-            "grouptitlefont": {"size": 14, "weight": "bold"},
-            "tracegroupgap": 10,
-            "groupclick": "toggleitem",
-            "traceorder": "grouped",
-        },
-        "hovermode": "closest",
-        "showlegend": True,
-        "template": {"layout": {}},  # no default template: the figure sets all it needs
     }

@@ -35,10 +35,9 @@ import numpy as np
 
 from ..detect import Detection, detect_run
 from ..model import Run, length_label, model_display_name
-from ..page import HEIGHT_PX, WIDTH_PX
 from ..series import peak_memory_gb, ran_out_of_memory
 from ._build import model_colors
-from ._style import DIVERGENCE_COLOR, FONT_FAMILY, short
+from ._style import DIVERGENCE_COLOR, axis_style, page_layout, short
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -392,20 +391,7 @@ def _annotation(
 
 def _layout(title: str, lengths: Sequence[int], y_top: float) -> dict[str, Any]:
     """Page, axes and legend in the loss figure's style."""
-    axis = {
-        "showline": True,
-        "linecolor": "black",
-        "linewidth": 1,
-        "mirror": True,
-        "ticks": "outside",
-        "tickcolor": "black",
-        "showgrid": True,
-        "gridcolor": "#D4D4D4",
-        "griddash": "dash",
-        "zeroline": False,
-        "title": {"font": {"size": 18, "weight": "bold"}, "standoff": 8},
-        "tickfont": {"size": 13},
-    }
+    axis = axis_style()
     xaxis: dict[str, Any] = {
         **axis,
         "title": {**axis["title"], "text": LENGTH_AXIS_TITLE},
@@ -423,20 +409,7 @@ def _layout(title: str, lengths: Sequence[int], y_top: float) -> dict[str, Any]:
     else:
         xaxis |= {"range": [math.log10(8192), math.log10(1 << 20)], "showticklabels": False}
     return {
-        "width": WIDTH_PX,
-        "height": HEIGHT_PX,
-        "font": {"family": FONT_FAMILY, "size": 13, "color": "black"},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "title": {
-            "text": title,
-            "x": 0.5,
-            "xanchor": "center",
-            "y": 0.965,
-            "yanchor": "top",
-            "font": {"size": 20, "weight": "bold"},
-        },
-        "margin": {"l": 78, "r": 20, "t": 92 if "<br>" in title else 64, "b": 64},
+        **page_layout(title),
         "xaxis": xaxis,
         "yaxis": {
             **axis,
@@ -447,23 +420,6 @@ def _layout(title: str, lengths: Sequence[int], y_top: float) -> dict[str, Any]:
             "hoverformat": ".2f",
         },
         "yaxis2": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
-        "legend": {
-            "x": 1.01,
-            "xanchor": "left",
-            "y": 1.0,
-            "yanchor": "top",
-            "bordercolor": "black",
-            "borderwidth": 1,
-            "bgcolor": "white",
-            "font": {"size": 13},
-            "grouptitlefont": {"size": 14, "weight": "bold"},
-            "tracegroupgap": 10,
-            "groupclick": "toggleitem",
-            "traceorder": "grouped",
-        },
-        "hovermode": "closest",
-        "showlegend": True,
-        "template": {"layout": {}},
     }
 
 

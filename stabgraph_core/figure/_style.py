@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..page import HEIGHT_PX, WIDTH_PX
+
 if TYPE_CHECKING:  # only named in annotations: export imports this module without NumPy
     from ..model import Run
 
@@ -88,4 +90,61 @@ def _meta(run: Run | None, role: str, model: str | None = None) -> dict[str, Any
         "seq_len": run.seq_len if run else None,
         "seed": run.seed if run else None,
         "role": role,
+    }
+
+
+def axis_style() -> dict[str, Any]:
+    """The reference's axes: a black frame, outside ticks, dashed grey grid, bold titles
+    (a fresh dict: callers add their title text, range and type)."""
+    return {
+        "showline": True,
+        "linecolor": "black",
+        "linewidth": 1,
+        "mirror": True,
+        "ticks": "outside",
+        "tickcolor": "black",
+        "showgrid": True,
+        "gridcolor": "#D4D4D4",
+        "griddash": "dash",
+        "zeroline": False,
+        "title": {"font": {"size": 18, "weight": "bold"}, "standoff": 8},
+        "tickfont": {"size": 13},
+    }
+
+
+def page_layout(title: str) -> dict[str, Any]:
+    """Everything of a figure's layout but its axes: the 12 x 7 in page, fonts, the centred
+    title, margins, the framed legend right of the plot, no template (a fresh dict)."""
+    return {
+        "width": WIDTH_PX,
+        "height": HEIGHT_PX,
+        "font": {"family": FONT_FAMILY, "size": 13, "color": "black"},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "title": {
+            "text": title,
+            "x": 0.5,
+            "xanchor": "center",
+            "y": 0.965,
+            "yanchor": "top",
+            "font": {"size": 20, "weight": "bold"},
+        },
+        "margin": {"l": 78, "r": 20, "t": 92 if "<br>" in title else 64, "b": 64},
+        "legend": {
+            "x": 1.01,
+            "xanchor": "left",
+            "y": 1.0,
+            "yanchor": "top",
+            "bordercolor": "black",
+            "borderwidth": 1,
+            "bgcolor": "white",
+            "font": {"size": 13},
+            "grouptitlefont": {"size": 14, "weight": "bold"},
+            "tracegroupgap": 10,
+            "groupclick": "toggleitem",
+            "traceorder": "grouped",
+        },
+        "hovermode": "closest",
+        "showlegend": True,
+        "template": {"layout": {}},  # no default template: the figure sets all it needs
     }

@@ -76,13 +76,6 @@ def _through_plotly(loaded, smoothing: float, log_y: bool, x_range) -> dict:
     for trace in out["data"]:  # the chart leaves an empty customdata out (null breaks hover)
         if "customdata" in trace and trace["customdata"] is None:
             del trace["customdata"]
-    whole = (
-        options if x_range is None else charts.options_for(loaded, smoothing=smoothing, log_y=log_y)
-    )
-    home = build_figure(loaded.runs, whole, detections=loaded.detections).layout
-    out["layout"]["meta"]["home"] = {"xaxis": list(home.xaxis.range), "yaxis": home.yaxis.range}
-    if out["layout"]["meta"]["home"]["yaxis"] is not None:
-        out["layout"]["meta"]["home"]["yaxis"] = list(home.yaxis.range)
     return out
 
 
