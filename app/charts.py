@@ -68,6 +68,8 @@ def options_for(
         "grad_norm": grad_norm,
         "bands": bands,
         "show_seeds": ids.SHOW_SEEDS in show,
+        # on the page the legend scrolls; a download (max_points None) fits its page
+        "fit_legend": max_points is None,
     }
     if title is not None:
         kwargs["title"] = title

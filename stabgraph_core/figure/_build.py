@@ -178,7 +178,8 @@ def figure_dict(
         traces.append(_bands.legend_key(options.bands))
     _gradnorm.add_panel(traces, layout, curves, shades, dashes, options)
     _rank_legend(traces, shapes)
-    _fit_legend(layout, traces, shapes)
+    if options.fit_legend:
+        _fit_legend(layout, traces, shapes)
 
     for trace in traces:
         trace["type"] = "scatter"

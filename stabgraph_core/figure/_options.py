@@ -46,6 +46,8 @@ class FigureOptions:
             standard deviation, ``minmax`` lowest to highest seed, ``off`` every seed as its
             own line. A diverged seed leaves the band at its onset and goes on as its own line.
         show_seeds: with bands, also each grouped seed's own (thin) line.
+        fit_legend: a legend longer than the page gets smaller text, so an export is never
+            cut off; off for a chart whose legend can scroll (the app's).
 
     Raises:
         InvalidArgumentError: any value out of range, or a bare string for a collection.
@@ -67,6 +69,7 @@ class FigureOptions:
     grad_norm: Literal["auto", "on", "off"] = "auto"
     bands: Literal["std", "minmax", "off"] = "std"
     show_seeds: bool = False
+    fit_legend: bool = True
 
     def __post_init__(self) -> None:
         for name in ("models", "lengths"):

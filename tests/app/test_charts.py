@@ -11,7 +11,7 @@ from _plotly_utils.utils import to_typed_array_spec
 from plotly.utils import PlotlyJSONEncoder
 
 from app import charts, data
-from stabgraph_core.figure import build_figure
+from stabgraph_core.figure import build_figure, figure_dict
 
 TEMPLATE = "step %{customdata[0]:,}<br>loss %{customdata[1]:.4g}<br>smoothed %{customdata[2]:.4g}"
 
@@ -128,3 +128,17 @@ def test_home_view_is_the_whole_run_with_the_capped_axis_even_when_zoomed() -> N
     assert home == {"xaxis": [0.0, 299.0], "yaxis": whole["layout"]["yaxis"]["range"]}
     assert zoomed["layout"]["xaxis"]["range"] == [100.0, 150.0]
     assert zoomed["layout"]["meta"]["home"] == home
+
+
+def test_the_page_keeps_a_long_legend_readable_and_a_download_fits_it() -> None:
+    from types import SimpleNamespace
+
+    from stabgraph_core import Run, RunSet
+
+    steps = np.arange(20)
+    runs = [Run(f"run{i}", None, steps, np.linspace(3, 2, 20)) for i in range(24)]
+    loaded = SimpleNamespace(runs=RunSet(runs))  # all options_for reads of a source
+    page = charts.options_for(loaded)  # the chart's legend scrolls on the page
+    download = charts.options_for(loaded, max_points=None)
+    assert figure_dict(runs, page)["layout"]["legend"]["font"]["size"] == 13
+    assert figure_dict(runs, download)["layout"]["legend"]["font"]["size"] < 13
